@@ -1,0 +1,57 @@
+"""Building the heavy parts from settings: the embedding model, the store and the searcher.
+
+The composition root (the CLI, later the server) calls these; the core takes what they build as
+arguments, so tests can inject their own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from vectorstore import ChunkStore, HybridSearcher, SentenceEmbedder
+
+__all__ = ["build_embedder", "build_searcher", "build_store", "fingerprint"]
+
+
+def build_embedder(settings: Settings) -> SentenceEmbedder:
+    from vectorstore import SentenceEmbedder
+
+    return SentenceEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+
+
+def fingerprint(settings: Settings, embedder: SentenceEmbedder) -> dict[str, str | int]:
+    """What the vectors in the store depend on; a change means `ingest --rebuild`."""
+    return {
+        "model": embedder.model_id,
+        "dim": embedder.dimension,
+        "chunk_max_tokens": min(settings.chunk_max_tokens, embedder.max_tokens),
+        "chunk_min_tokens": settings.chunk_min_tokens,
+    }
+
+
+def build_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
+    from vectorstore import ChunkStore, connect
+
+    client = connect(settings.data_dir, settings.chroma_url)
+    return ChunkStore(client, settings.collection, fingerprint(settings, embedder))
+
+
+def build_searcher(
+    settings: Settings, embedder: SentenceEmbedder, store: ChunkStore | None = None
+) -> HybridSearcher:
+    from vectorstore import HybridSearcher
+
+    store = store or build_store(settings, embedder)
+    store.open()
+    return HybridSearcher(
+        store,
+        embedder,
+        lexical_dir=settings.data_dir / "lexical" / settings.collection,
+        fusion=settings.fusion,
+        alpha=settings.fusion_alpha,
+        depth=settings.fusion_depth,
+        refresh_seconds=settings.store_refresh_seconds,
+    )

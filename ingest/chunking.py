@@ -1,0 +1,164 @@
+"""Packing annotated blocks into chunks that fit the embedding model's window.
+
+A chunk never crosses a section or a PDF page, starts a new numbered paragraph once it holds
+``min_tokens``, and its embedded text (title, section, passage) stays within ``max_tokens`` of
+the model's own tokenizer. A block too long for one chunk is split at sentences, and a sentence
+too long at token boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .structure import AnnotatedBlock
+
+__all__ = ["ChunkingConfig", "DraftChunk", "embedding_text", "pack"]
+
+_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[\"“(\[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    max_tokens: int = 200
+    min_tokens: int = 48
+
+
+@dataclass
+class DraftChunk:
+    """A chunk before it gets ids: the passage, its page, locator and section heading."""
+
+    text: str
+    page: int | None
+    locator: str | None
+    heading: str | None
+
+
+def embedding_text(title: str, heading: str | None, locator: str | None, text: str) -> str:
+    """What the model embeds: the passage under its document title and section."""
+    context = heading or ""
+    if locator and locator not in context:
+        context = f"{context} — {locator}" if context else locator
+    return "\n".join(p for p in (title, context, text) if p)
+
+
+def _merge_locators(first: str | None, last: str | None) -> str | None:
+    """'Article 23(1)' + 'Article 23(3)(b)' -> 'Article 23(1)–(3)'; 'paragraph 3' + 'paragraph 5' ->
+    'paragraph 3–5'."""
+    if not first or not last or first == last:
+        return first or last
+    a = re.match(r"^(.*?)(\d+)(?:\(([^)]+)\))?(?:\(([^)]+)\))?$", first)
+    b = re.match(r"^(.*?)(\d+)(?:\(([^)]+)\))?(?:\(([^)]+)\))?$", last)
+    if not a or not b or a.group(1) != b.group(1):
+        return first
+    if a.group(2) != b.group(2):
+        return f"{a.group(1)}{a.group(2)}–{b.group(2)}" if not a.group(3) else first
+    if a.group(3) and b.group(3) and a.group(3) != b.group(3):
+        return f"{a.group(1)}{a.group(2)}({a.group(3)})–({b.group(3)})"
+    return f"{a.group(1)}{a.group(2)}" + (f"({a.group(3)})" if a.group(3) else "")
+
+
+def _split_long(text: str, budget: int, count: Callable[[str], int], tokenizer) -> list[str]:
+    """Pieces of ``text`` of at most ``budget`` tokens each, cut at sentences where possible."""
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        candidate = f"{current} {sentence}".strip()
+        if count(candidate) <= budget:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        if count(sentence) <= budget:
+            current = sentence
+        else:
+            pieces.extend(_split_tokens(sentence, budget, tokenizer))
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split_tokens(text: str, budget: int, tokenizer) -> list[str]:
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    pieces = []
+    step = max(budget - 8, 1)
+    for start in range(0, len(offsets), step):
+        window = offsets[start : start + step]
+        begin = window[0][0] if start else 0
+        end = offsets[start + step][0] if start + step < len(offsets) else len(text)
+        piece = text[begin:end].strip()
+        if piece:
+            pieces.append(piece)
+    return pieces
+
+
+def pack(
+    blocks: Sequence[AnnotatedBlock],
+    title: str,
+    config: ChunkingConfig,
+    tokenizer,
+) -> list[DraftChunk]:
+    """Chunks for one document; ``tokenizer`` is the embedding model's (a HF fast tokenizer)."""
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    lengths = (
+        [len(ids) for ids in tokenizer([b.text for b in blocks], add_special_tokens=False)["input_ids"]]
+        if blocks
+        else []
+    )
+    chunks: list[DraftChunk] = []
+    current: list[AnnotatedBlock] = []
+    current_tokens = 0
+    header_cache: dict[tuple[str | None, str | None], int] = {}
+
+    def header_tokens(block: AnnotatedBlock) -> int:
+        key = (block.heading, block.locator)
+        if key not in header_cache:
+            # +2 for [CLS]/[SEP], +2 slack for the joins between header and passage
+            header_cache[key] = count(embedding_text(title, block.heading, block.locator, "")) + 4
+        return header_cache[key]
+
+    def flush() -> None:
+        nonlocal current, current_tokens
+        body = [b for b in current if b.text]
+        if body and not all(b.is_heading for b in body):  # a lone heading adds nothing
+            locators = [b.locator for b in body if b.locator]
+            chunks.append(
+                DraftChunk(
+                    text="\n".join(b.text for b in body),
+                    page=body[0].page,
+                    locator=_merge_locators(locators[0], locators[-1]) if locators else None,
+                    heading=body[0].heading,
+                )
+            )
+        current, current_tokens = [], 0
+
+    for block, tokens in zip(blocks, lengths, strict=True):
+        budget = config.max_tokens - header_tokens(block)
+        if current:
+            last = current[-1]
+            boundary = (
+                block.section != last.section
+                or block.page != last.page
+                or current_tokens + tokens > budget
+                or (block.paragraph_start and current_tokens >= config.min_tokens)
+            )
+            if boundary:
+                flush()
+        if tokens <= budget:
+            current.append(block)
+            current_tokens += tokens
+            continue
+        for piece in _split_long(block.text, budget, count, tokenizer):
+            current.append(
+                AnnotatedBlock(piece, block.page, block.section, block.heading, block.locator,
+                               block.paragraph_start, False)
+            )
+            flush()
+    flush()
+    return chunks

@@ -1,0 +1,41 @@
+"""Why a file could not be ingested; the message is the one-line reason shown in the report."""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmptyDocumentError",
+    "EncryptedDocumentError",
+    "IngestError",
+    "TooLargeError",
+    "UndecodableError",
+    "UnreadableDocumentError",
+    "UnsupportedTypeError",
+]
+
+
+class IngestError(Exception):
+    """A file that cannot be ingested. The rest of the ingest goes on."""
+
+
+class UnsupportedTypeError(IngestError):
+    pass
+
+
+class EmptyDocumentError(IngestError):
+    pass
+
+
+class EncryptedDocumentError(IngestError):
+    pass
+
+
+class UndecodableError(IngestError):
+    pass
+
+
+class UnreadableDocumentError(IngestError):
+    """Corrupt or malformed file."""
+
+
+class TooLargeError(IngestError):
+    pass

@@ -1,0 +1,45 @@
+"""Readers turn a file's bytes into a ParsedDocument; one module per format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..document import ParsedDocument
+from ..errors import UnsupportedTypeError
+
+__all__ = ["SUPPORTED_SUFFIXES", "read_document"]
+
+
+def _reader(suffix: str) -> Callable[[Path, bytes], ParsedDocument]:
+    if suffix == ".pdf":
+        from .pdf import read_pdf
+
+        return read_pdf
+    if suffix in (".html", ".htm"):
+        from .html import read_html
+
+        return read_html
+    if suffix in (".md", ".markdown"):
+        from .markdown import read_markdown
+
+        return read_markdown
+    if suffix == ".txt":
+        from .plaintext import read_text
+
+        return read_text
+    if suffix == ".docx":
+        from .docx import read_docx
+
+        return read_docx
+    raise UnsupportedTypeError(
+        f"unsupported file type {suffix or '(none)'}: use PDF, HTML, Markdown, TXT or DOCX"
+    )
+
+
+SUPPORTED_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"})
+
+
+def read_document(path: Path, data: bytes) -> ParsedDocument:
+    """Parse ``data`` (the bytes of ``path``) with the reader for its file type."""
+    return _reader(path.suffix.lower())(path, data)

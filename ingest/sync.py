@@ -1,0 +1,249 @@
+"""The ingest job: read files, chunk them, embed them and sync them into the store.
+
+Unchanged files (same content hash) are skipped, changed ones replaced, and with ``prune`` the
+documents whose files are gone are removed. Chunks of many documents are embedded in shared
+batches (the encoder is the bottleneck); each document is committed once all its chunks are
+written, so an interrupted run leaves whole documents only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vectorstore import Chunk, ChunkStore, DocumentRecord, chunk_id
+
+from .catalog import CatalogEntry, read_catalog
+from .chunking import ChunkingConfig, embedding_text, pack
+from .errors import IngestError, TooLargeError
+from .readers import SUPPORTED_SUFFIXES, read_document
+from .structure import annotate
+
+__all__ = ["IngestReport", "ingest", "prepare_document"]
+
+EMBED_BUFFER = 256  # chunks embedded together; big enough to keep the encoder's batches full
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; ``failed`` holds (source, one-line reason) pairs."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    chunks_written: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged "
+            f"{len(self.unchanged)}, removed {len(self.removed)}, failed {len(self.failed)}; "
+            f"{self.chunks_written} chunks written in {self.elapsed:.1f} s"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [{"source": s, "reason": r} for s, r in self.failed],
+            "notes": [{"source": s, "note": n} for s, n in self.notes],
+            "chunks_written": self.chunks_written,
+            "elapsed": round(self.elapsed, 3),
+        }
+
+
+@dataclass
+class _Pending:
+    record: DocumentRecord
+    chunks: list[Chunk]
+    texts: list[str]  # what is embedded
+    status: str  # added or updated
+
+
+def _source_name(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def collect_files(paths: Iterable[Path], root: Path, catalog_file: str) -> list[Path]:
+    """Files named, and files found in folders named (hidden files and the catalogue skipped)."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if child.is_file() and not any(p.startswith(".") for p in rel.parts):
+                    if child.name != catalog_file:
+                        found.append(child)
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def prepare_document(
+    path: Path,
+    source: str,
+    data: bytes,
+    content_hash: str,
+    config: ChunkingConfig,
+    tokenizer: Any,
+    catalog: dict[str, CatalogEntry],
+) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
+    """Parse and chunk one file: (record, chunks, texts to embed, notes)."""
+    parsed = read_document(path, data)
+    entry = catalog.get(source) or catalog.get(path.name)
+    title = (entry.title if entry and entry.title else None) or parsed.title
+    drafts = pack(annotate(parsed.blocks), title, config, tokenizer)
+    if not drafts:
+        raise IngestError("no text to index")
+    chunks = [
+        Chunk(
+            id=chunk_id(source, content_hash, i),
+            text=d.text,
+            source=source,
+            title=title,
+            content_hash=content_hash,
+            chunk_index=i,
+            page=d.page,
+            locator=d.locator,
+        )
+        for i, d in enumerate(drafts)
+    ]
+    texts = [embedding_text(title, d.heading, d.locator, d.text) for d in drafts]
+    record = DocumentRecord(
+        source=source,
+        title=title,
+        content_hash=content_hash,
+        chunks=len(chunks),
+        kind=parsed.kind,
+        size=len(data),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        pages=parsed.pages,
+        url=entry.url if entry else None,
+        notes="; ".join(parsed.notes) or None,
+    )
+    return record, chunks, texts, parsed.notes
+
+
+def ingest(
+    paths: Sequence[Path],
+    store: ChunkStore,
+    embedder: Any,
+    *,
+    root: Path,
+    config: ChunkingConfig = ChunkingConfig(),
+    prune: bool = False,
+    catalog_file: str = "SOURCES.md",
+    max_file_bytes: int = 50 * 1024 * 1024,
+    progress: bool = True,
+) -> IngestReport:
+    """Sync ``paths`` (files or folders) into ``store``; sources are named relative to ``root``.
+
+    ``embedder`` is a ``vectorstore.SentenceEmbedder`` (``encode`` and ``tokenizer``).
+    """
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    report = IngestReport()
+    store.open(create=True)
+    store.collect_garbage()
+    committed = store.documents()
+    catalog = read_catalog(Path(root) / catalog_file)
+    files = collect_files(paths or [root], Path(root), catalog_file)
+    config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
+
+    pending: list[_Pending] = []
+    buffered = 0
+    file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not progress)
+    chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not progress)
+
+    def flush() -> None:
+        nonlocal pending, buffered
+        texts = [t for p in pending for t in p.texts]
+        if texts:
+            vectors = embedder.encode(texts)
+            offset = 0
+            for item in pending:
+                n = len(item.chunks)
+                store.add_chunks(item.chunks, vectors[offset : offset + n])
+                offset += n
+                store.commit_document(item.record)
+                (report.added if item.status == "added" else report.updated).append(item.record.source)
+                report.chunks_written += n
+                chunk_bar.update(n)
+        pending, buffered = [], 0
+
+    try:
+        for path in files:
+            source = _source_name(path, Path(root))
+            file_bar.set_postfix_str(source[-40:], refresh=False)
+            try:
+                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    read_document(path, b"")  # raises the unsupported-type error
+                size = path.stat().st_size
+                if size > max_file_bytes:
+                    raise TooLargeError(
+                        f"file of {size / 2**20:.1f} MiB is over the {max_file_bytes / 2**20:.0f} MiB limit"
+                    )
+                data = path.read_bytes()
+                content_hash = hashlib.sha256(data).hexdigest()
+                known = committed.get(source)
+                if known and known.content_hash == content_hash:
+                    report.unchanged.append(source)
+                    continue
+                record, chunks, texts, notes = prepare_document(
+                    path, source, data, content_hash, config, embedder.tokenizer, catalog
+                )
+            except IngestError as exc:
+                report.failed.append((source, str(exc)))
+                continue
+            except OSError as exc:
+                report.failed.append((source, f"cannot read the file: {exc.strerror or exc}"))
+                continue
+            except Exception as exc:  # a reader library choking on a malformed file
+                reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+                report.failed.append(
+                    (source, f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip())
+                )
+                continue
+            finally:
+                file_bar.update(1)
+            report.notes.extend((source, n) for n in notes)
+            pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
+            chunk_bar.total += len(chunks)
+            chunk_bar.refresh()
+            buffered += len(chunks)
+            if buffered >= EMBED_BUFFER:
+                flush()
+        flush()
+        if prune:
+            for source in sorted(set(committed) - set(report.added) - set(report.updated)):
+                if not (Path(root) / source).exists():
+                    store.remove_document(source)
+                    report.removed.append(source)
+    finally:
+        file_bar.close()
+        chunk_bar.close()
+    report.elapsed = time.perf_counter() - started
+    return report

@@ -1,0 +1,135 @@
+"""Shared fixtures: the real packaged embedding model, small real corpora, real Chroma stores."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.offline import go_offline
+
+go_offline()
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+# Small real documents of each kind from the shipped corpus
+PDF = "un-ga-resolution-79-237-oewg-2021-2025-2024.pdf"
+MARKDOWN = "paris-call-case-studies-principle-1.md"
+TEXT = "un-ga-resolution-76-19-endorsing-oewg-and-gge-reports-2021.txt"
+
+
+def make_html(path: Path) -> None:
+    path.write_text(
+        """<!doctype html><html><head><title>Digital Diplomacy Brief 7</title>
+<style>body { color: red }</style><script>alert('x'); var secret = "SCRIPTTEXT";</script></head>
+<body><nav><a href="/">Home</a> | <a href="/about">NAVIGATIONLINK</a></nav>
+<main><h1>Digital Diplomacy Brief 7</h1>
+<h2>Confidence-building measures</h2>
+<p>The brief recommends that States designate points of contact for ICT security incidents and
+share information on national cyber doctrines as confidence-building measures. The OSCE adopted
+sixteen such measures in two sets, in 2013 and 2016, to reduce the risk of conflict stemming from
+the use of information and communications technologies.</p>
+<h2>Capacity-building</h2>
+<p>The brief notes that capacity-building should be demand-driven, sustainable and respect human
+rights, and that it benefits from partnerships between governments, industry and civil society.</p>
+</main><footer>FOOTERTEXT copyright</footer></body></html>""",
+        encoding="utf-8",
+    )
+
+
+def make_docx(path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Institute Note on Submarine Cables"
+    document.add_heading("Institute Note on Submarine Cables", level=1)
+    document.add_heading("Article 3 Protection of cables", level=2)
+    document.add_paragraph(
+        "1. Coastal States should protect submarine telecommunications cables against "
+        "sabotage, as more than 95 percent of intercontinental data traffic runs through them."
+    )
+    document.add_paragraph(
+        "2. Repair ships need rapid permits to restore damaged cables within days, not weeks."
+    )
+    document.save(str(path))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from vectorstore import SentenceEmbedder
+
+    model = SentenceEmbedder()
+    model.model  # load once for the whole session
+    return model
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    """A PDF, a Markdown and a TXT from the shipped corpus, plus a generated HTML and DOCX."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (PDF, MARKDOWN, TEXT, "SOURCES.md"):
+        shutil.copy(CORPUS / name, corpus / name)
+    make_html(corpus / "brief.html")
+    make_docx(corpus / "cables-note.docx")
+    return corpus
+
+
+def fingerprint_for(embedder, max_tokens: int = 200, min_tokens: int = 48) -> dict:
+    return {
+        "model": embedder.model_id,
+        "dim": embedder.dimension,
+        "chunk_max_tokens": max_tokens,
+        "chunk_min_tokens": min_tokens,
+    }
+
+
+@pytest.fixture
+def store(tmp_path: Path, embedder):
+    from vectorstore import ChunkStore, connect
+
+    return ChunkStore(connect(tmp_path / "data"), "test", fingerprint_for(embedder))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` on a free loopback port; yields its URL."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    log = open(path / "server.log", "wb")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((path / "server.log").read_text()) from None
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma server did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()

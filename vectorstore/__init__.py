@@ -1,0 +1,26 @@
+"""Where passages live: Chroma (embedded or server), the BM25 index and hybrid search over both.
+
+Imports none of the project's other packages. Heavy libraries (torch, chromadb, bm25s) load on
+first use, so importing this package is cheap.
+"""
+
+from .chroma import Chunk, ChunkStore, DocumentRecord, chunk_id, connect, doc_key
+from .embeddings import SentenceEmbedder
+from .errors import StoreEmptyError, StoreError, StoreMismatchError, StoreUnavailableError
+from .hybrid import HybridSearcher, SearchHit
+
+__all__ = [
+    "Chunk",
+    "ChunkStore",
+    "DocumentRecord",
+    "HybridSearcher",
+    "SearchHit",
+    "SentenceEmbedder",
+    "StoreEmptyError",
+    "StoreError",
+    "StoreMismatchError",
+    "StoreUnavailableError",
+    "chunk_id",
+    "connect",
+    "doc_key",
+]

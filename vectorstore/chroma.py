@@ -1,0 +1,316 @@
+"""The Chroma store: passages with their vectors, and a manifest of the documents that are committed.
+
+A document becomes visible by a two-phase write: its chunks are upserted first (ids derived from
+source, content hash and position), then its manifest record is written, then chunks of older
+versions are deleted. Readers only trust chunks whose ``doc_key`` (``source@hash``) is in the
+manifest, so an interrupted ingest never shows half a document; the next run's
+``collect_garbage`` removes what it left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .errors import StoreEmptyError, StoreMismatchError, StoreUnavailableError
+
+__all__ = [
+    "Chunk",
+    "ChunkStore",
+    "DocumentRecord",
+    "chunk_id",
+    "connect",
+    "doc_key",
+]
+
+STORE_SCHEMA = 1
+_MANIFEST_VECTOR = [1.0]  # Chroma wants a vector per record; the manifest needs none.
+
+
+def doc_key(source: str, content_hash: str) -> str:
+    return f"{source}@{content_hash}"
+
+
+def chunk_id(source: str, content_hash: str, index: int) -> str:
+    """Deterministic id: re-ingesting the same file upserts the same ids instead of adding."""
+    digest = hashlib.sha256(f"{source}\0{content_hash}".encode()).hexdigest()[:24]
+    return f"{digest}-{index:05d}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage, as stored: its text and where it comes from."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    content_hash: str
+    chunk_index: int
+    page: int | None = None
+    locator: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        meta = {
+            "source": self.source,
+            "title": self.title,
+            "content_hash": self.content_hash,
+            "doc_key": doc_key(self.source, self.content_hash),
+            "chunk_index": self.chunk_index,
+        }
+        if self.page is not None:
+            meta["page"] = self.page
+        if self.locator:
+            meta["locator"] = self.locator
+        return meta
+
+    @classmethod
+    def from_record(cls, id: str, text: str, meta: dict[str, Any]) -> Chunk:
+        return cls(
+            id=id,
+            text=text,
+            source=meta["source"],
+            title=meta.get("title", meta["source"]),
+            content_hash=meta["content_hash"],
+            chunk_index=int(meta.get("chunk_index", 0)),
+            page=meta.get("page"),
+            locator=meta.get("locator"),
+        )
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A committed document in the manifest."""
+
+    source: str
+    title: str
+    content_hash: str
+    chunks: int
+    kind: str
+    size: int
+    ingested_at: str
+    pages: int | None = None
+    url: str | None = None
+    notes: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        return doc_key(self.source, self.content_hash)
+
+    def metadata(self) -> dict[str, Any]:
+        meta = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any]) -> DocumentRecord:
+        names = set(cls.__dataclass_fields__) - {"extra"}
+        return cls(**{k: v for k, v in meta.items() if k in names})
+
+
+def connect(data_dir: Path, chroma_url: str = "") -> Any:
+    """A Chroma client: embedded under ``data_dir``, or a server when ``chroma_url`` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if not chroma_url:
+        path = Path(data_dir) / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    try:
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+    except Exception as exc:  # chromadb raises several kinds here
+        raise StoreUnavailableError(
+            f"cannot reach the Chroma server at {chroma_url}: {exc}"
+        ) from exc
+
+
+class ChunkStore:
+    """Passages and the document manifest in two Chroma collections named after ``name``.
+
+    ``fingerprint`` (embedding model, dimension, chunking settings) is kept in the chunk
+    collection's metadata; opening the store with another one raises ``StoreMismatchError``.
+    """
+
+    def __init__(self, client: Any, name: str, fingerprint: dict[str, str | int]) -> None:
+        self.client = client
+        self.name = name
+        self.fingerprint = {"schema": STORE_SCHEMA, **fingerprint}
+        self._chunks: Any = None
+        self._manifest: Any = None
+
+    # --- opening --------------------------------------------------------------------------------
+    @property
+    def chunk_collection_name(self) -> str:
+        return f"{self.name}_chunks"
+
+    @property
+    def manifest_collection_name(self) -> str:
+        return f"{self.name}_documents"
+
+    def exists(self) -> bool:
+        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        return self.chunk_collection_name in names
+
+    def open(self, create: bool = False) -> ChunkStore:
+        """Open the collections, checking the fingerprint; create them when ``create`` is set."""
+        if not self.exists():
+            if not create:
+                raise StoreEmptyError(
+                    "the store is empty: run `policy-assistant ingest` to add documents"
+                )
+            self._chunks = self.client.create_collection(
+                self.chunk_collection_name,
+                configuration={"hnsw": {"space": "cosine", "ef_search": 200}},
+                metadata={f"fp_{k}": v for k, v in self.fingerprint.items()},
+                embedding_function=None,
+            )
+        else:
+            self._chunks = self.client.get_collection(
+                self.chunk_collection_name, embedding_function=None
+            )
+            self._check_fingerprint(self._chunks.metadata or {})
+        self._manifest = self.client.get_or_create_collection(
+            self.manifest_collection_name, embedding_function=None
+        )
+        return self
+
+    def _check_fingerprint(self, stored_meta: dict[str, Any]) -> None:
+        stored = {k[3:]: v for k, v in stored_meta.items() if k.startswith("fp_")}
+        if stored != self.fingerprint:
+            differ = sorted(
+                k for k in set(stored) | set(self.fingerprint) if stored.get(k) != self.fingerprint.get(k)
+            )
+            detail = ", ".join(
+                f"{k}: store has {stored.get(k)!r}, settings ask for {self.fingerprint.get(k)!r}"
+                for k in differ
+            )
+            raise StoreMismatchError(
+                f"the store was built with other settings ({detail}); "
+                "run `policy-assistant ingest --rebuild`"
+            )
+
+    def drop(self) -> None:
+        """Delete both collections (``ingest --rebuild``)."""
+        for name in (self.chunk_collection_name, self.manifest_collection_name):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already
+                pass
+        self._chunks = self._manifest = None
+
+    @property
+    def chunks(self) -> Any:
+        if self._chunks is None:
+            self.open()
+        return self._chunks
+
+    @property
+    def manifest(self) -> Any:
+        if self._manifest is None:
+            self.open()
+        return self._manifest
+
+    # --- writing --------------------------------------------------------------------------------
+    def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        step = self.client.get_max_batch_size()
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+                embeddings=[list(map(float, e)) for e in embeddings[start : start + step]],
+            )
+
+    def commit_document(self, record: DocumentRecord) -> None:
+        """Make ``record``'s chunks the visible version of its document, then drop older ones."""
+        self.manifest.upsert(
+            ids=[record.source], embeddings=[_MANIFEST_VECTOR], metadatas=[record.metadata()]
+        )
+        self.chunks.delete(
+            where={"$and": [{"source": record.source}, {"doc_key": {"$ne": record.key}}]}
+        )
+
+    def remove_document(self, source: str) -> None:
+        self.manifest.delete(ids=[source])
+        self.chunks.delete(where={"source": source})
+
+    def collect_garbage(self) -> int:
+        """Delete chunks that belong to no committed document (left by an interrupted ingest)."""
+        keys = [r.key for r in self.documents().values()]
+        before = self.chunks.count()
+        if keys:
+            self.chunks.delete(where={"doc_key": {"$nin": keys}})
+        elif before:
+            self.chunks.delete(where={"chunk_index": {"$gte": 0}})
+        return before - self.chunks.count()
+
+    # --- reading --------------------------------------------------------------------------------
+    def documents(self) -> dict[str, DocumentRecord]:
+        out: dict[str, DocumentRecord] = {}
+        for _, meta in self._paged(self.manifest, include=["metadatas"]):
+            record = DocumentRecord.from_metadata(meta)
+            out[record.source] = record
+        return out
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
+        for (id_, text), meta in self._paged(self.chunks, include=["documents", "metadatas"], batch=batch):
+            yield Chunk.from_record(id_, text, meta)
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        if not ids:
+            return []
+        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: Chunk.from_record(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
+        """The ``k`` nearest chunks with cosine similarity (approximate: HNSW)."""
+        n = min(k, self.chunks.count())
+        if n == 0:
+            return []
+        res = self.chunks.query(
+            query_embeddings=[list(map(float, vector))],
+            n_results=n,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (Chunk.from_record(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+                strict=True,
+            )
+        ]
+
+    @staticmethod
+    def _paged(collection: Any, include: list[str], batch: int = 5000) -> Iterator[tuple[Any, dict]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=batch, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            metas = got["metadatas"]
+            if "documents" in include:
+                yield from zip(zip(ids, got["documents"], strict=True), metas, strict=True)
+            else:
+                yield from zip(ids, metas, strict=True)
+            offset += len(ids)

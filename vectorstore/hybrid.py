@@ -1,0 +1,147 @@
+"""Hybrid search: dense (Chroma) and lexical (BM25) candidates, fused, limited to committed documents."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
+from .fusion import reciprocal_rank_fusion, weighted_score_fusion
+from .lexical import LexicalIndex
+
+__all__ = ["HybridSearcher", "SearchHit", "lexical_text"]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A passage found by search, with its fused score."""
+
+    chunk: Chunk
+    score: float
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "source": c.source,
+            "title": c.title,
+            "page": c.page,
+            "locator": c.locator,
+            "score": round(self.score, 6),
+            "text": c.text,
+        }
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """What BM25 indexes: the passage with its document title and locator."""
+    return " ".join(p for p in (chunk.title, chunk.locator or "", chunk.text) if p)
+
+
+def manifest_signature(records: dict[str, DocumentRecord], fingerprint: dict[str, Any]) -> str:
+    h = hashlib.sha256(repr(sorted(fingerprint.items())).encode())
+    for key in sorted(r.key for r in records.values()):
+        h.update(key.encode() + b"\n")
+    return h.hexdigest()
+
+
+class HybridSearcher:
+    """Searches ``store`` with ``embedder`` (a LangChain ``Embeddings``) and a BM25 index.
+
+    The set of committed documents is re-read at most every ``refresh_seconds``; when it changed
+    (this or another process ingested), the lexical index is reloaded or rebuilt from Chroma.
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Any,
+        lexical_dir: Path,
+        *,
+        fusion: Literal["weighted", "rrf"] = "weighted",
+        alpha: float = 0.5,
+        depth: int = 100,
+        refresh_seconds: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.lexical_dir = Path(lexical_dir)
+        self.fusion = fusion
+        self.alpha = alpha
+        self.depth = depth
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._visible: frozenset[str] = frozenset()
+        self._lexical: LexicalIndex | None = None
+        self.documents: dict[str, DocumentRecord] = {}
+
+    # --- keeping in step with the store -----------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the manifest; reload or rebuild the lexical index if the documents changed."""
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._checked_at < self.refresh_seconds:
+                return
+            records = self.store.documents()
+            signature = manifest_signature(records, self.store.fingerprint)
+            if self._lexical is None or self._lexical.signature != signature:
+                self._lexical = self._load_or_build_lexical(records, signature)
+            self.documents = records
+            self._visible = frozenset(r.key for r in records.values())
+            self._checked_at = now
+
+    def _load_or_build_lexical(
+        self, records: dict[str, DocumentRecord], signature: str
+    ) -> LexicalIndex:
+        if LexicalIndex.saved_signature(self.lexical_dir) == signature:
+            index = LexicalIndex.load(self.lexical_dir)
+            if index is not None:
+                return index
+        visible = {r.key for r in records.values()}
+        items = (
+            (c.id, lexical_text(c))
+            for c in self.store.iter_chunks()
+            if doc_key(c.source, c.content_hash) in visible
+        )
+        index = LexicalIndex.build(items, signature)
+        index.save(self.lexical_dir)
+        return index
+
+    # --- searching --------------------------------------------------------------------------------
+    def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+        self.refresh()
+        vector = self.embedder.embed_query(query)
+        # over-fetch a little: chunks of uncommitted versions are dropped below
+        hits = self.store.dense_search(vector, k + 16)
+        return [(c, s) for c, s in hits if self._is_visible(c)][:k]
+
+    def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
+        self.refresh()
+        assert self._lexical is not None
+        return self._lexical.search(query, k)
+
+    def search(self, query: str, k: int = 8) -> list[SearchHit]:
+        """The ``k`` best passages for ``query``, best first."""
+        depth = max(self.depth, k)
+        dense = self.dense(query, depth)
+        lexical = self.lexical(query, depth)
+        dense_ranking = [(c.id, s) for c, s in dense]
+        if self.fusion == "rrf":
+            fused = reciprocal_rank_fusion([dense_ranking, lexical])
+        else:
+            fused = weighted_score_fusion(dense_ranking, lexical, self.alpha)
+        top = fused[:k]
+        known = {c.id: c for c, _ in dense}
+        missing = [id_ for id_, _ in top if id_ not in known]
+        known.update({c.id: c for c in self.store.get_chunks(missing)})
+        return [
+            SearchHit(known[id_], score)
+            for id_, score in top
+            if id_ in known and self._is_visible(known[id_])
+        ]
+
+    def _is_visible(self, chunk: Chunk) -> bool:
+        return doc_key(chunk.source, chunk.content_hash) in self._visible

@@ -1,0 +1,117 @@
+"""BM25 over the stored chunks (bm25s + Snowball stemming), saved beside the store and rebuilt from it.
+
+Chroma is the source of truth: the index records the manifest signature it was built from, and
+``LexicalIndex.load_or_build`` rebuilds it whenever the store's documents changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LexicalIndex", "tokenize"]
+
+# Single characters and digits count ("Article 5", "paragraph 3"): bm25s' default drops them.
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+STEMMER_LANGUAGE = "english"
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMER_LANGUAGE)
+
+
+def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(
+        texts,
+        stopwords="en",
+        stemmer=stemmer,
+        token_pattern=TOKEN_PATTERN,
+        return_ids=False,
+        show_progress=False,
+    )
+
+
+class LexicalIndex:
+    """A BM25 index over chunk ids; ``signature`` names the store state it was built from."""
+
+    def __init__(self, ids: list[str], bm25: Any, signature: str) -> None:
+        self.ids = ids
+        self.bm25 = bm25
+        self.signature = signature
+        self._stemmer = _stemmer()
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[str, str]], signature: str) -> LexicalIndex:
+        """Index ``(chunk id, text)`` pairs."""
+        import bm25s
+
+        ids: list[str] = []
+        texts: list[str] = []
+        for id_, text in items:
+            ids.append(id_)
+            texts.append(text)
+        bm25 = bm25s.BM25(k1=1.2, b=0.75)
+        if texts:
+            bm25.index(tokenize(texts, _stemmer()), show_progress=False)
+        return cls(ids, bm25, signature)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Up to ``k`` (chunk id, BM25 score) pairs with a positive score, best first."""
+        if not self.ids:
+            return []
+        tokens = tokenize([query], self._stemmer)
+        if not tokens[0]:
+            return []
+        docs, scores = self.bm25.retrieve(
+            tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1
+        )
+        return [
+            (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
+        ]
+
+    # --- persistence ------------------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write atomically: a reader sees the old index or the new one, never a mix."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".lexical-", dir=folder.parent))
+        if self.ids:
+            self.bm25.save(str(tmp / "bm25"))
+        (tmp / "ids.json").write_text(json.dumps(self.ids))
+        (tmp / "signature").write_text(self.signature)
+        old = folder.with_name(folder.name + ".old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        """The saved index, or None when there is none or it cannot be read."""
+        import bm25s
+
+        folder = Path(folder)
+        try:
+            signature = (folder / "signature").read_text()
+            ids = json.loads((folder / "ids.json").read_text())
+            bm25 = bm25s.BM25.load(str(folder / "bm25")) if ids else bm25s.BM25()
+        except (OSError, ValueError):
+            return None
+        return cls(ids, bm25, signature)
+
+    @staticmethod
+    def saved_signature(folder: Path) -> str | None:
+        try:
+            return (Path(folder) / "signature").read_text()
+        except OSError:
+            return None
