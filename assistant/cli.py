@@ -56,7 +56,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             progress=not args.quiet,
         )
     except KeyboardInterrupt:
-        return _fail("interrupted: documents already committed are stored whole; run ingest again to finish")
+        return _fail(
+            "interrupted: documents already committed are stored whole; run ingest again to finish"
+        )
     build_searcher(settings, embedder, store).refresh(force=True)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
@@ -128,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_INGEST,
         formatter_class=formatter,
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: CORPUS_DIR)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: CORPUS_DIR)"
+    )
     p.add_argument("--rebuild", action="store_true", help="empty the store first")
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

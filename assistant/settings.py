@@ -86,3 +86,17 @@ class Settings(BaseSettings):
         description="How often a running app checks the store for documents another process "
         "added or removed (and rebuilds its lexical index when they changed).",
     )
+
+
+def settings_table() -> str:
+    """The README's configuration table, made from the fields above."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        rows.append(f"| `POLICY_ASSISTANT_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

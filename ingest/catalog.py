@@ -56,6 +56,8 @@ def read_catalog(path: Path) -> dict[str, CatalogEntry]:
         name = _plain(row.get("file", ""))
         if not name:
             continue
-        url = next((row[c] for c in columns if "url" in c and row.get(c, "").startswith("http")), None)
+        url = next(
+            (row[c] for c in columns if "url" in c and row.get(c, "").startswith("http")), None
+        )
         entries[name] = CatalogEntry(title=_title(row.get("title", "")), url=url)
     return entries

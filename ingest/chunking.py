@@ -107,7 +107,10 @@ def pack(
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     lengths = (
-        [len(ids) for ids in tokenizer([b.text for b in blocks], add_special_tokens=False)["input_ids"]]
+        [
+            len(ids)
+            for ids in tokenizer([b.text for b in blocks], add_special_tokens=False)["input_ids"]
+        ]
         if blocks
         else []
     )
@@ -156,9 +159,36 @@ def pack(
             continue
         for piece in _split_long(block.text, budget, count, tokenizer):
             current.append(
-                AnnotatedBlock(piece, block.page, block.section, block.heading, block.locator,
-                               block.paragraph_start, False)
+                AnnotatedBlock(
+                    piece,
+                    block.page,
+                    block.section,
+                    block.heading,
+                    block.locator,
+                    block.paragraph_start,
+                    False,
+                )
             )
             flush()
     flush()
-    return chunks
+    return _enforce_window(chunks, title, config.max_tokens, count, tokenizer)
+
+
+def _enforce_window(
+    chunks: list[DraftChunk], title: str, max_tokens: int, count: Callable[[str], int], tokenizer
+) -> list[DraftChunk]:
+    """Measure each chunk's exact embedded text and split the few that a merged locator or a
+    join pushed over ``max_tokens``."""
+    texts = [embedding_text(title, c.heading, c.locator, c.text) for c in chunks]
+    if not texts:
+        return chunks
+    sizes = [len(ids) for ids in tokenizer(texts)["input_ids"]]  # with [CLS]/[SEP]
+    out: list[DraftChunk] = []
+    for chunk, size in zip(chunks, sizes, strict=True):
+        if size <= max_tokens:
+            out.append(chunk)
+            continue
+        header = count(embedding_text(title, chunk.heading, chunk.locator, "")) + 4
+        for piece in _split_long(chunk.text, max_tokens - header, count, tokenizer):
+            out.append(DraftChunk(piece, chunk.page, chunk.locator, chunk.heading))
+    return out

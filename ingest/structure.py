@@ -39,7 +39,9 @@ class AnnotatedBlock:
 
 def _short(heading: str) -> str:
     heading = heading.strip()
-    return heading if len(heading) <= _MAX_HEADING_CHARS else heading[: _MAX_HEADING_CHARS - 1] + "…"
+    return (
+        heading if len(heading) <= _MAX_HEADING_CHARS else heading[: _MAX_HEADING_CHARS - 1] + "…"
+    )
 
 
 def annotate(blocks: list[Block]) -> list[AnnotatedBlock]:
@@ -50,7 +52,9 @@ def annotate(blocks: list[Block]) -> list[AnnotatedBlock]:
     article_level = 0
     paragraph: str | None = None  # "13" or "4"
     recitals = False
-    pending_point: str | None = None  # a point label standing alone, e.g. "(a)", labels the next block
+    pending_point: str | None = (
+        None  # a point label standing alone, e.g. "(a)", labels the next block
+    )
 
     def base() -> str | None:
         if article and paragraph:
@@ -84,11 +88,15 @@ def annotate(blocks: list[Block]) -> list[AnnotatedBlock]:
 
         start = False
         if pending_point and not (_NUMBERED.match(text) or _POINT.match(text)):
-            out.append(AnnotatedBlock(text, block.page, section, heading, pending_point, False, False))
+            out.append(
+                AnnotatedBlock(text, block.page, section, heading, pending_point, False, False)
+            )
             pending_point = None
             continue
         pending_point = None
-        numbered = _NUMBERED.match(text) or (_BRACKETED_NUMBER.match(text) if recitals or not article else None)
+        numbered = _NUMBERED.match(text) or (
+            _BRACKETED_NUMBER.match(text) if recitals or not article else None
+        )
         if numbered:
             paragraph, start = numbered.group(1), True
             locator = base()

@@ -93,9 +93,9 @@ def collect_files(paths: Iterable[Path], root: Path, catalog_file: str) -> list[
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in rel.parts):
-                    if child.name != catalog_file:
-                        found.append(child)
+                hidden = any(p.startswith(".") for p in rel.parts)
+                if child.is_file() and not hidden and child.name != catalog_file:
+                    found.append(child)
         else:
             found.append(path)
     return list(dict.fromkeys(found))
@@ -152,7 +152,7 @@ def ingest(
     embedder: Any,
     *,
     root: Path,
-    config: ChunkingConfig = ChunkingConfig(),
+    config: ChunkingConfig | None = None,
     prune: bool = False,
     catalog_file: str = "SOURCES.md",
     max_file_bytes: int = 50 * 1024 * 1024,
@@ -171,6 +171,7 @@ def ingest(
     committed = store.documents()
     catalog = read_catalog(Path(root) / catalog_file)
     files = collect_files(paths or [root], Path(root), catalog_file)
+    config = config or ChunkingConfig()
     config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
 
     pending: list[_Pending] = []
@@ -189,7 +190,9 @@ def ingest(
                 store.add_chunks(item.chunks, vectors[offset : offset + n])
                 offset += n
                 store.commit_document(item.record)
-                (report.added if item.status == "added" else report.updated).append(item.record.source)
+                (report.added if item.status == "added" else report.updated).append(
+                    item.record.source
+                )
                 report.chunks_written += n
                 chunk_bar.update(n)
         pending, buffered = [], 0
@@ -224,7 +227,10 @@ def ingest(
             except Exception as exc:  # a reader library choking on a malformed file
                 reason = str(exc).splitlines()[0][:200] if str(exc) else ""
                 report.failed.append(
-                    (source, f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip())
+                    (
+                        source,
+                        f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip(),
+                    )
                 )
                 continue
             finally:

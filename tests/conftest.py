@@ -66,7 +66,7 @@ def embedder():
     from vectorstore import SentenceEmbedder
 
     model = SentenceEmbedder()
-    model.model  # load once for the whole session
+    assert model.model is not None  # load once for the whole session
     return model
 
 
@@ -110,26 +110,34 @@ def chroma_server(tmp_path_factory):
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).with_name("chroma")
-    log = open(path / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((path / "server.log").read_text()) from None
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("chroma server did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with open(path / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(chroma),
+                "run",
+                "--path",
+                str(path / "db"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError((path / "server.log").read_text()) from None
+                time.sleep(0.3)
+        else:
+            proc.kill()
+            raise RuntimeError("chroma server did not start")
+        yield f"http://127.0.0.1:{port}"
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -85,7 +85,9 @@ def test_bad_files_are_reported_and_the_rest_is_stored(small_corpus, store, embe
     (small_corpus / "corrupt.pdf").write_bytes(b"%PDF-1.4\nthis is not a pdf at all")
     (small_corpus / "empty.txt").write_bytes(b"")
     (small_corpus / "image.png").write_bytes(b"\x89PNG\r\n")
-    shutil.copy(CORPUS / "un-ga-resolution-78-16-programme-of-action-2023.pdf", small_corpus / "new.pdf")
+    shutil.copy(
+        CORPUS / "un-ga-resolution-78-16-programme-of-action-2023.pdf", small_corpus / "new.pdf"
+    )
     report = run(small_corpus, store, embedder)
     reasons = dict(report.failed)
     assert set(reasons) == {"corrupt.pdf", "empty.txt", "image.png"}
@@ -99,7 +101,9 @@ def test_bad_files_are_reported_and_the_rest_is_stored(small_corpus, store, embe
 
 def test_settings_mismatch_says_rebuild(small_corpus, tmp_path, store, embedder):
     run(small_corpus, store, embedder)
-    other = ChunkStore(connect(tmp_path / "data"), "test", fingerprint_for(embedder, max_tokens=128))
+    other = ChunkStore(
+        connect(tmp_path / "data"), "test", fingerprint_for(embedder, max_tokens=128)
+    )
     with pytest.raises(StoreMismatchError, match=r"chunk_max_tokens.*ingest --rebuild"):
         other.open()
     with pytest.raises(StoreMismatchError):

@@ -28,7 +28,9 @@ def test_pdf_keeps_page_numbers_and_drops_running_headers():
     doc = read(CORPUS / "un-ga-resolution-78-16-programme-of-action-2023.pdf")
     assert doc.kind == "pdf" and doc.pages == 4
     assert {b.page for b in doc.blocks} == {1, 2, 3, 4}
-    adopted = [b for b in doc.blocks if "adopted by the General Assembly on 4 December 2023" in b.text]
+    adopted = [
+        b for b in doc.blocks if "adopted by the General Assembly on 4 December 2023" in b.text
+    ]
     assert adopted and adopted[0].page == 1
     # the running header "23-24434 2/4" is gone from pages 2-4
     assert not any(b.text.startswith("23-24434") for b in doc.blocks if b.page and b.page > 1)

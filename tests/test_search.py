@@ -16,8 +16,14 @@ from .conftest import CORPUS, make_docx, make_html
 NIS2 = "eu-nis2-directive-2022-2555.md"
 POA_2022 = "un-ga-resolution-77-37-programme-of-action-2022.txt"
 POA_2023 = "un-ga-resolution-78-16-programme-of-action-2023.pdf"
-DOCS = [NIS2, POA_2022, POA_2023, "quad-senior-cyber-group-joint-cybersecurity-statement-2023-02-02.md",
-        "us-wh-statement-iran-cyberattack-against-albania-2022-09-07.md", "SOURCES.md"]
+DOCS = [
+    NIS2,
+    POA_2022,
+    POA_2023,
+    "quad-senior-cyber-group-joint-cybersecurity-statement-2023-02-02.md",
+    "us-wh-statement-iran-cyberattack-against-albania-2022-09-07.md",
+    "SOURCES.md",
+]
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -73,14 +79,23 @@ CASES = [
     # NIS2 Article 10(1): "Each Member State shall designate or establish one or more CSIRTs"
     ("Which bodies must each Member State designate as CSIRTs?", NIS2, "Article 10"),
     # A/RES/77/37 paragraph 4: regional consultations convened by the Office for Disarmament Affairs
-    ("regional consultations by the Office for Disarmament Affairs on the programme of action",
-     POA_2022, "paragraph 4"),
+    (
+        "regional consultations by the Office for Disarmament Affairs on the programme of action",
+        POA_2022,
+        "paragraph 4",
+    ),
     # generated DOCX, Article 3 paragraph 1
-    ("How much intercontinental data traffic goes through submarine cables?", "cables-note.docx",
-     "Article 3"),
+    (
+        "How much intercontinental data traffic goes through submarine cables?",
+        "cables-note.docx",
+        "Article 3",
+    ),
     # generated HTML (main content only)
-    ("How many confidence-building measures did the OSCE adopt?", "brief.html",
-     "Confidence-building measures"),
+    (
+        "How many confidence-building measures did the OSCE adopt?",
+        "brief.html",
+        "Confidence-building measures",
+    ),
 ]
 
 
@@ -88,7 +103,9 @@ CASES = [
 def test_search_finds_the_right_document_and_locator(library, question, source, locator):
     hits = search(library, question, k=3)
     assert hits[0]["source"] == source, hits[0]
-    assert any((h["locator"] or "").startswith(locator) for h in hits if h["source"] == source), hits
+    assert any((h["locator"] or "").startswith(locator) for h in hits if h["source"] == source), (
+        hits
+    )
 
 
 def test_pdf_hits_carry_their_page(library):

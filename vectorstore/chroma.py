@@ -9,6 +9,7 @@ manifest, so an interrupted ingest never shows half a document; the next run's
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -190,7 +191,9 @@ class ChunkStore:
         stored = {k[3:]: v for k, v in stored_meta.items() if k.startswith("fp_")}
         if stored != self.fingerprint:
             differ = sorted(
-                k for k in set(stored) | set(self.fingerprint) if stored.get(k) != self.fingerprint.get(k)
+                k
+                for k in set(stored) | set(self.fingerprint)
+                if stored.get(k) != self.fingerprint.get(k)
             )
             detail = ", ".join(
                 f"{k}: store has {stored.get(k)!r}, settings ask for {self.fingerprint.get(k)!r}"
@@ -204,10 +207,8 @@ class ChunkStore:
     def drop(self) -> None:
         """Delete both collections (``ingest --rebuild``)."""
         for name in (self.chunk_collection_name, self.manifest_collection_name):
-            try:
+            with contextlib.suppress(Exception):  # absent already
                 self.client.delete_collection(name)
-            except Exception:  # absent already
-                pass
         self._chunks = self._manifest = None
 
     @property
@@ -269,7 +270,9 @@ class ChunkStore:
         return self.chunks.count()
 
     def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
-        for (id_, text), meta in self._paged(self.chunks, include=["documents", "metadatas"], batch=batch):
+        for (id_, text), meta in self._paged(
+            self.chunks, include=["documents", "metadatas"], batch=batch
+        ):
             yield Chunk.from_record(id_, text, meta)
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
@@ -295,13 +298,18 @@ class ChunkStore:
         return [
             (Chunk.from_record(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0],
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],
+                res["distances"][0],
                 strict=True,
             )
         ]
 
     @staticmethod
-    def _paged(collection: Any, include: list[str], batch: int = 5000) -> Iterator[tuple[Any, dict]]:
+    def _paged(
+        collection: Any, include: list[str], batch: int = 5000
+    ) -> Iterator[tuple[Any, dict]]:
         offset = 0
         while True:
             got = collection.get(include=include, limit=batch, offset=offset)

@@ -39,6 +39,7 @@ def weighted_score_fusion(
     """
     d, lx = _min_max(dense), _min_max(lexical)
     fused = {
-        id_: alpha * d.get(id_, 0.0) + (1.0 - alpha) * lx.get(id_, 0.0) for id_ in d.keys() | lx.keys()
+        id_: alpha * d.get(id_, 0.0) + (1.0 - alpha) * lx.get(id_, 0.0)
+        for id_ in d.keys() | lx.keys()
     }
     return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)

@@ -12,8 +12,22 @@ from .markdown import parse_markdown
 
 __all__ = ["read_html"]
 
-_DROP = ("script", "style", "noscript", "iframe", "object", "embed", "nav", "header", "footer",
-         "form", "template", "svg", "canvas", "aside")
+_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "nav",
+    "header",
+    "footer",
+    "form",
+    "template",
+    "svg",
+    "canvas",
+    "aside",
+)
 
 
 def _fallback_markdown(markup: str) -> str:
@@ -27,7 +41,11 @@ def _fallback_markdown(markup: str) -> str:
     for el in root.iter("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "td", "pre", "blockquote"):
         text = re.sub(r"\s+", " ", el.text_content()).strip()
         if text:
-            parts.append(f"{'#' * int(el.tag[1])} {text}" if el.tag[0] == "h" and el.tag[1:].isdigit() else text)
+            parts.append(
+                f"{'#' * int(el.tag[1])} {text}"
+                if el.tag[0] == "h" and el.tag[1:].isdigit()
+                else text
+            )
     return "\n\n".join(parts)
 
 
@@ -37,7 +55,9 @@ def _page_title(markup: str) -> str | None:
         return None
     import html as html_lib
 
-    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1)))).strip() or None
+    return (
+        re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", "", m.group(1)))).strip() or None
+    )
 
 
 def read_html(path: Path, data: bytes) -> ParsedDocument:

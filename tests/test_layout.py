@@ -1,0 +1,50 @@
+"""Architecture rules: imports flow one way and `import assistant` stays light."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+# package -> our packages it may import
+ALLOWED = {
+    "vectorstore": set(),
+    "ingest": {"vectorstore"},
+    "assistant": {"vectorstore"},
+    "ui": {"assistant"},
+}
+COMPOSITION_ROOT = ROOT / "assistant" / "cli.py"  # wires everything, so it may import ingest too
+
+
+def imported_packages(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names & set(ALLOWED)
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_flow_one_way(package):
+    for path in (ROOT / package).rglob("*.py"):
+        allowed = ALLOWED[package] | {package}
+        if path == COMPOSITION_ROOT:
+            allowed |= {"ingest"}
+        assert imported_packages(path) <= allowed, path
+
+
+def test_import_assistant_is_light():
+    code = (
+        "import sys, assistant, vectorstore, ingest; "
+        "print(sorted(m for m in ('torch', 'chromadb', 'gradio', 'sentence_transformers', 'bm25s') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
