@@ -22,6 +22,15 @@ EPILOG_SEARCH = """examples:
   policy-assistant search "incident reporting deadlines under NIS2"
   policy-assistant search "Article 23" -k 3 --json
 """
+EPILOG_ASK = """examples:
+  policy-assistant ask "What must essential entities report under NIS2, and when?"
+  policy-assistant ask "And when was it adopted?" --history turns.json
+  policy-assistant ask --batch questions.jsonl --json > answers.jsonl
+"""
+EPILOG_EVAL = """examples:
+  policy-assistant eval bench/dev_cases.jsonl
+  policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
+"""
 EPILOG_SHELL = """Type a question or keywords at the prompt; an empty line or Ctrl-D quits."""
 
 
@@ -93,6 +102,117 @@ def _format_hit(rank: int, hit) -> str:
     return f"[{rank}] {where}  (score {hit.score:.3f}, {c.source})\n    {text}\n"
 
 
+def _load_history(path: str | None) -> list[dict[str, str]]:
+    if not path:
+        return []
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, list) or not all(
+        isinstance(t, dict)
+        and t.get("role") in ("user", "assistant")
+        and isinstance(t.get("content"), str)
+        for t in data
+    ):
+        raise ValueError(f"{path}: history must be a JSON list of {{role, content}} turns")
+    return data
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .components import build_assistant
+
+    if bool(args.question) == bool(args.batch):
+        return _fail("give a QUESTION or --batch FILE.jsonl, not both or neither")
+    try:
+        history = _load_history(args.history)
+        cases = None
+        if args.batch:
+            from .evaluate import load_cases
+
+            cases = load_cases(Path(args.batch))
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    assistant = build_assistant(settings)
+    if cases is None:
+        answer = assistant.ask(args.question, history)
+        print(
+            json.dumps(answer.as_json(), ensure_ascii=False, indent=2)
+            if args.json
+            else answer.to_text()
+        )
+        return 0
+    for case in cases:
+        answer = assistant.ask(case["question"], case.get("history") or [])
+        if args.json:
+            print(
+                json.dumps({"question": case["question"], **answer.as_json()}, ensure_ascii=False)
+            )
+        else:
+            print(f"Q: {case['question']}\n{answer.to_text()}\n")
+    return 0
+
+
+def page_text_reader(corpus_dir: Path):
+    """(source, page) -> text of that page of the original file, read again with the readers."""
+    from ingest.readers import read_document
+
+    cache: dict[str, list] = {}
+
+    def page_text(source: str, page: int | None) -> str | None:
+        if source not in cache:
+            path = corpus_dir / source
+            try:
+                cache[source] = read_document(path, path.read_bytes()).blocks
+            except Exception:
+                cache[source] = []
+        blocks = cache[source]
+        if not blocks:
+            return None
+        return "\n".join(b.text for b in blocks if page is None or b.page == page)
+
+    return page_text
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .components import build_assistant
+    from .evaluate import evaluate, load_cases
+
+    try:
+        cases = load_cases(Path(args.cases))
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    assistant = build_assistant(settings)
+    report = evaluate(cases, assistant.ask, page_text_reader(settings.corpus_dir))
+    if args.details:
+        for r in report.results:
+            flag = "ABSTAIN" if r.answer.abstained else "answer "
+            print(
+                f"{flag} gold={r.gold_cited} terms={r.terms_found} valid={r.citations_valid} "
+                f"| {r.case.get('id', '')}: {r.answer.answer[:160]}"
+            )
+        print()
+    print(report.table())
+    metrics = report.metrics()
+    below = [
+        f"{name} {metrics[name]:.3f} < {minimum}"
+        for name, minimum in (
+            ("gold_source_hit_rate", args.min_gold),
+            ("key_terms_all_present", args.min_terms),
+            ("citation_validity", args.min_validity),
+            ("abstention_recall", args.min_abstention_recall),
+        )
+        if minimum is not None and not metrics[name] >= minimum
+    ]
+    if (
+        args.max_wrong_abstention is not None
+        and metrics["wrong_abstention_rate"] > args.max_wrong_abstention
+    ):
+        below.append(
+            f"wrong_abstention_rate {metrics['wrong_abstention_rate']:.3f} > {args.max_wrong_abstention}"
+        )
+    if below:
+        return _fail("below threshold: " + "; ".join(below))
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from .components import build_embedder, build_searcher
 
@@ -155,6 +275,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a JSON array of {source, title, page, locator, score, text}",
     )
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "ask",
+        help="answer a question with citations",
+        description="Answer QUESTION from the library: a short answer whose every sentence "
+        "ends with [n], then the sources. Without an LLM the answer is made of the documents' "
+        "own sentences; when the library does not answer, it says so.",
+        epilog=EPILOG_ASK,
+        formatter_class=formatter,
+    )
+    p.add_argument("question", nargs="?", metavar="QUESTION")
+    p.add_argument("--json", action="store_true", help="print the Answer JSON")
+    p.add_argument(
+        "--history", metavar="FILE", help="earlier turns: a JSON list of {role, content}"
+    )
+    p.add_argument(
+        "--batch",
+        metavar="FILE.jsonl",
+        help='answer each line {"question": ..., "history": [...]}; one output line each',
+    )
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "eval",
+        help="score the assistant on question cases",
+        description="Ask every case of CASES.jsonl (question, history, gold_sources, "
+        "must_contain, answerable) and print: gold sources among the citations, key terms in "
+        "the answer, citation validity (each quote re-read from the original file at its page), "
+        "abstention precision and recall. The --min options make it exit 1 below a threshold.",
+        epilog=EPILOG_EVAL,
+        formatter_class=formatter,
+    )
+    p.add_argument("cases", metavar="CASES.jsonl")
+    p.add_argument("--details", action="store_true", help="print a line per case first")
+    p.add_argument("--min-gold", type=float, metavar="X", help="minimum gold-source hit rate")
+    p.add_argument("--min-terms", type=float, metavar="X", help="minimum key-term accuracy")
+    p.add_argument("--min-validity", type=float, metavar="X", help="minimum citation validity")
+    p.add_argument(
+        "--min-abstention-recall", type=float, metavar="X", help="minimum abstention recall"
+    )
+    p.add_argument(
+        "--max-wrong-abstention",
+        type=float,
+        metavar="X",
+        help="maximum share of answerable questions abstained",
+    )
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(
         "shell",

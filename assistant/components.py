@@ -13,7 +13,9 @@ from .settings import Settings
 if TYPE_CHECKING:
     from vectorstore import ChunkStore, HybridSearcher, SentenceEmbedder
 
-__all__ = ["build_embedder", "build_searcher", "build_store", "fingerprint"]
+    from .core import Assistant
+
+__all__ = ["build_assistant", "build_embedder", "build_searcher", "build_store", "fingerprint"]
 
 
 def build_embedder(settings: Settings) -> SentenceEmbedder:
@@ -54,4 +56,21 @@ def build_searcher(
         alpha=settings.fusion_alpha,
         depth=settings.fusion_depth,
         refresh_seconds=settings.store_refresh_seconds,
+    )
+
+
+def build_assistant(settings: Settings, searcher: HybridSearcher | None = None) -> Assistant:
+    from .compose import ComposeConfig
+    from .core import Assistant
+
+    searcher = searcher or build_searcher(settings, build_embedder(settings))
+    return Assistant(
+        searcher,
+        k=settings.answer_passages,
+        compose=ComposeConfig(
+            max_sentences=settings.answer_max_sentences,
+            min_dense=settings.abstain_min_similarity,
+            min_coverage=settings.abstain_min_coverage,
+            document_base_url=settings.document_base_url,
+        ),
     )

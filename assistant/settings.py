@@ -80,6 +80,32 @@ class Settings(BaseSettings):
     fusion_depth: int = Field(
         100, ge=1, description="Candidates taken from each retriever before fusion."
     )
+    answer_passages: int = Field(
+        6, ge=1, le=30, description="Passages retrieved to compose an answer."
+    )
+    answer_max_sentences: int = Field(
+        5, ge=1, le=10, description="Most sentences in an answer written without an LLM."
+    )
+    abstain_min_similarity: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="The assistant says the library does not answer when the best passage's "
+        "cosine similarity to the question is below this (chosen with bench/abstention.py).",
+    )
+    abstain_min_coverage: float = Field(
+        0.45,
+        ge=0.0,
+        le=1.0,
+        description="… or when the top passages hold less than this share of the question's "
+        "idf-weighted terms (chosen with bench/abstention.py). Numbers the question names must "
+        "also occur in the passages.",
+    )
+    document_base_url: str = Field(
+        "/documents/",
+        description="Prefix of the links to original documents in citations (the app serves "
+        "CORPUS_DIR there); `#page=N` is added for PDFs.",
+    )
     store_refresh_seconds: float = Field(
         2.0,
         ge=0.0,

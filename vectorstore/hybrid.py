@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -13,7 +14,35 @@ from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import LexicalIndex
 
-__all__ = ["HybridSearcher", "SearchHit", "lexical_text"]
+__all__ = ["HybridSearcher", "SearchHit", "lexical_text", "referenced_units"]
+
+# "Article 23", "paragraph 13", "recital 102", "section 5": a question that names a unit of a
+# document wants that unit; candidates whose locator is that unit get a boost in fusion.
+_UNIT = re.compile(
+    r"\b(article|artikel|art\.|paragraph|para\.|paragraphe|absatz|recital|section|rule)\s+"
+    r"(\d{1,3}[a-z]?(?:\.\d{1,2})?)",
+    re.I,
+)
+_UNIT_NAMES = {"artikel": "article", "art.": "article", "para.": "paragraph",
+               "paragraphe": "paragraph", "absatz": "paragraph"}  # fmt: skip
+LOCATOR_BOOST = 0.2  # on the 0-1 fused scale; bench/retrieval.py has no such queries
+
+
+def referenced_units(query: str) -> list[tuple[str, str]]:
+    """("article", "23")-style references named in ``query``."""
+    return [
+        (_UNIT_NAMES.get(kind.lower(), kind.lower()), number)
+        for kind, number in _UNIT.findall(query)
+    ]
+
+
+def _locator_matches(locator: str | None, units: list[tuple[str, str]]) -> bool:
+    if not locator:
+        return False
+    low = locator.lower()
+    return any(
+        re.search(rf"\b{kind}\s+{re.escape(number)}(?![\d.])", low) for kind, number in units
+    )
 
 
 @dataclass(frozen=True)
@@ -22,6 +51,8 @@ class SearchHit:
 
     chunk: Chunk
     score: float
+    dense_score: float | None = None  # cosine similarity, when the dense list had the chunk
+    lexical_score: float | None = None  # raw BM25, when the lexical list had the chunk
 
     def as_json(self) -> dict[str, Any]:
         c = self.chunk
@@ -133,15 +164,54 @@ class HybridSearcher:
             fused = reciprocal_rank_fusion([dense_ranking, lexical])
         else:
             fused = weighted_score_fusion(dense_ranking, lexical, self.alpha)
-        top = fused[:k]
         known = {c.id: c for c, _ in dense}
+        units = referenced_units(query)
+        if units:
+            fused = self._boost_units(fused, units, known)
+        top = fused[:k]
         missing = [id_ for id_, _ in top if id_ not in known]
         known.update({c.id: c for c in self.store.get_chunks(missing)})
+        dense_scores, lexical_scores = dict(dense_ranking), dict(lexical)
         return [
-            SearchHit(known[id_], score)
+            SearchHit(known[id_], score, dense_scores.get(id_), lexical_scores.get(id_))
             for id_, score in top
             if id_ in known and self._is_visible(known[id_])
         ]
+
+    def _boost_units(
+        self, fused: list[tuple[str, float]], units: list[tuple[str, str]], known: dict[str, Chunk]
+    ) -> list[tuple[str, float]]:
+        pool = fused[: self.depth]
+        known.update(
+            {c.id: c for c in self.store.get_chunks([i for i, _ in pool if i not in known])}
+        )
+        boost = LOCATOR_BOOST if self.fusion == "weighted" else 1.0 / 61
+        boosted = [
+            (i, s + boost if i in known and _locator_matches(known[i].locator, units) else s)
+            for i, s in pool
+        ]
+        return sorted(boosted, key=lambda kv: kv[1], reverse=True) + fused[self.depth :]
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """idf of each index term of ``text`` (question words left out)."""
+        self.refresh()
+        assert self._lexical is not None
+        return self._lexical.term_weights(text)
+
+    def term_coverage(self, query: str, texts: list[str]) -> float:
+        """Share of the query's idf weight whose terms occur in ``texts`` (0 to 1).
+
+        Low when the rare words of a question (a name, a number) are nowhere in the passages
+        found: a sign that the library does not hold the answer.
+        """
+        self.refresh()
+        assert self._lexical is not None
+        weights = self._lexical.term_weights(query)
+        total = sum(weights.values())
+        if not total:
+            return 0.0
+        present = self._lexical.terms(" ".join(texts))
+        return sum(w for t, w in weights.items() if t in present) / total
 
     def _is_visible(self, chunk: Chunk) -> bool:
         return doc_key(chunk.source, chunk.content_hash) in self._visible

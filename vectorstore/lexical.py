@@ -18,6 +18,13 @@ __all__ = ["LexicalIndex", "tokenize"]
 
 # Single characters and digits count ("Article 5", "paragraph 3"): bm25s' default drops them.
 TOKEN_PATTERN = r"(?u)\b\w+\b"
+# Words of a question's form, not its topic; left out when weighing a query's terms.
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how many much did does do done doing ask asked "
+    "say says said tell give given list name named mean means meant long soon often exactly "
+    "according document documents text library there kind type way ways also about must "
+    "should would could can may might shall will".split()
+)
 STEMMER_LANGUAGE = "english"
 
 
@@ -77,6 +84,25 @@ class LexicalIndex:
         return [
             (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
         ]
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """The BM25 idf of each of ``text``'s index terms; a term the corpus lacks gets the
+        largest idf possible (it is as rare as a term can be)."""
+        import math
+
+        n = int(self.bm25.scores["num_docs"]) if self.ids else 0
+        indptr = self.bm25.scores["indptr"] if self.ids else []
+        vocab = self.bm25.vocab_dict if self.ids else {}
+        weights = {}
+        words = " ".join(w for w in text.split() if w.lower().strip("?,.;:!") not in QUESTION_WORDS)
+        for term in tokenize([words], self._stemmer)[0]:
+            i = vocab.get(term)
+            df = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
+            weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return weights
+
+    def terms(self, text: str) -> set[str]:
+        return set(tokenize([text], self._stemmer)[0])
 
     # --- persistence ------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:

@@ -1,0 +1,121 @@
+"""Turning a follow-up into a standalone search query without an LLM.
+
+A follow-up that leans on earlier turns ("And when was it adopted?") gets the salient terms of the
+previous questions appended: names, acronyms, resolution and article numbers, content words.
+German and French questions get common policy words translated through a small glossary, so
+that the English documents' names, acronyms and numbers can still be found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+__all__ = ["condense_offline", "salient_terms", "translate_terms"]
+
+_ANAPHORA = {
+    # English
+    "it", "its", "this", "that", "these", "those", "they", "them", "their", "there", "such",
+    "same", "also", "and", "then", "further", "more", "else",
+    # German
+    "es", "sie", "dies", "diese", "dieser", "dieses", "dort", "dazu", "darin", "und", "auch",
+    # French
+    "il", "elle", "ils", "elles", "cela", "ce", "cette", "ces", "y", "en", "et", "aussi",
+}  # fmt: skip
+_STOPWORDS = {
+    "a", "an", "the", "of", "in", "on", "for", "to", "by", "with", "and", "or", "is", "are", "was",
+    "were", "be", "been", "does", "do", "did", "what", "which", "who", "whom", "when", "where",
+    "why", "how", "that", "this", "it", "its", "as", "at", "from", "about", "under", "into",
+    "can", "could", "should", "would", "will", "shall", "may", "must", "say", "says", "said",
+    "tell", "me", "us", "please", "document", "documents", "according", "any", "there", "their",
+    "they", "has", "have", "had", "not", "no", "yes", "between", "than", "then", "also", "so",
+}  # fmt: skip
+_GLOSSARY = {
+    # German
+    "artikel": "article", "absatz": "paragraph", "richtlinie": "directive",
+    "verordnung": "regulation", "resolution": "resolution", "entschließung": "resolution",
+    "generalversammlung": "general assembly", "vereinten": "united", "nationen": "nations",
+    "angenommen": "adopted", "verabschiedet": "adopted", "wann": "when", "frist": "deadline",
+    "fristen": "deadlines", "stunden": "hours", "meldung": "notification",
+    "meldepflichten": "reporting obligations", "vorfall": "incident", "vorfälle": "incidents",
+    "sicherheitsvorfall": "security incident", "erhebliche": "significant",
+    "frühwarnung": "early warning", "mitgliedstaaten": "member states", "staaten": "states",
+    "künstliche": "artificial", "intelligenz": "intelligence", "menschenrechte": "human rights",
+    "cybersicherheit": "cybersecurity", "cyberkriminalität": "cybercrime",
+    "übereinkommen": "convention", "aktionsprogramm": "programme of action",
+    "arbeitsgruppe": "working group", "mitglieder": "members", "wissenschaftliche": "scientific",
+    "gremium": "panel", "unabhängige": "independent", "verlangt": "requires",
+    "strategie": "strategy", "gipfel": "summit", "erklärung": "declaration",
+    "kapazitätsaufbau": "capacity-building", "normen": "norms", "verantwortungsvolles": "responsible",
+    "datenschutz": "privacy", "privatsphäre": "privacy", "lösegeld": "ransomware",
+    "erstes": "first", "treffen": "meeting", "handels": "trade", "technologierat": "technology council",
+    # French
+    "article": "article", "paragraphe": "paragraph", "directive": "directive",
+    "règlement": "regulation", "résolution": "resolution", "assemblée": "assembly",
+    "générale": "general", "nations": "nations", "unies": "united", "adoptée": "adopted",
+    "adopté": "adopted", "quand": "when", "délai": "deadline", "heures": "hours",
+    "notification": "notification", "incident": "incident", "incidents": "incidents",
+    "alerte": "warning", "précoce": "early", "états": "states", "membres": "members",
+    "intelligence": "intelligence", "artificielle": "artificial", "droits": "rights",
+    "l'homme": "human", "humains": "human", "cybersécurité": "cybersecurity",
+    "cybercriminalité": "cybercrime", "convention": "convention",
+    "programme": "programme", "d'action": "action", "groupe": "group", "travail": "working",
+    "scientifique": "scientific", "groupe d'experts": "panel", "indépendant": "independent",
+    "stratégie": "strategy", "sommet": "summit", "déclaration": "declaration",
+    "renforcement": "building", "capacités": "capacity", "normes": "norms",
+    "responsable": "responsible", "vie": "", "privée": "privacy", "rançongiciel": "ransomware",
+    "première": "first", "réunion": "meeting", "conseil": "council", "commerce": "trade",
+    "technologies": "technology", "où": "where", "lieu": "place", "eu": "held",
+}  # fmt: skip
+_WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
+_NON_ENGLISH_HINTS = re.compile(
+    r"\b(der|die|das|wann|wurde|welche|wie|viele|und|quand|quel|quelle|quels|combien|est|été|"
+    r"le|la|les|des|du|une)\b",
+    re.I,
+)
+
+
+def translate_terms(question: str) -> str:
+    """The question with the glossary's English words appended (German or French questions)."""
+    if not _NON_ENGLISH_HINTS.search(question):
+        return question
+    words = [w.strip(".,;:?!").lower() for w in _WORD.findall(question)]
+    words += [part for w in words if "-" in w for part in w.split("-")]
+    english = [_GLOSSARY[w] for w in words if _GLOSSARY.get(w)]
+    return f"{question} {' '.join(dict.fromkeys(english))}".strip() if english else question
+
+
+def salient_terms(text: str) -> list[str]:
+    """Names, acronyms, numbers and content words of ``text``, in order, without repeats."""
+    terms = []
+    for raw in _WORD.findall(text):
+        word = raw.strip(".,;:?!'’\"()")
+        if not word or word.lower() in _STOPWORDS or word.lower() in _ANAPHORA:
+            continue
+        if len(word) < 3 and not any(ch.isdigit() for ch in word) and not word.isupper():
+            continue
+        terms.append(word)
+    return list(dict.fromkeys(terms))
+
+
+def _is_follow_up(question: str) -> bool:
+    words = [w.lower().strip(".,;:?!") for w in _WORD.findall(question)]
+    return (
+        len(words) <= 6
+        or any(w in _ANAPHORA for w in words[:3])
+        or any(
+            w in {"it", "its", "this", "they", "their", "them", "es", "sie", "il", "elle", "cela"}
+            for w in words
+        )
+    )
+
+
+def condense_offline(question: str, history: Sequence[dict[str, str]] | None) -> str:
+    """A standalone search query for ``question`` given the earlier ``history`` turns."""
+    query = translate_terms(question.strip())
+    earlier = [t["content"] for t in history or [] if t.get("role") == "user" and t.get("content")]
+    if not earlier or not _is_follow_up(question):
+        return query
+    own = {t.lower() for t in salient_terms(query)}
+    carried = [t for t in salient_terms(translate_terms(earlier[-1])) if t.lower() not in own]
+    return f"{query} {' '.join(carried[:12])}".strip()

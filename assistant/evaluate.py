@@ -1,0 +1,134 @@
+"""Scoring the assistant on eval cases: gold sources cited, key terms, citation validity, abstention."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .answer import Answer
+
+__all__ = ["CaseResult", "EvalReport", "evaluate", "load_cases"]
+
+# source, page (or None) -> the text of that page (or of the whole document), as read from the file
+PageText = Callable[[str, int | None], str | None]
+
+
+def load_cases(path: Path) -> list[dict[str, Any]]:
+    cases = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+        if not isinstance(case, dict) or not isinstance(case.get("question"), str):
+            raise ValueError(f'{path}:{number}: each line needs a "question" string')
+        cases.append(case)
+    return cases
+
+
+def _norm(text: str) -> str:
+    text = text.replace("’", "'").replace("“", '"').replace("”", '"').replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@dataclass
+class CaseResult:
+    case: dict[str, Any]
+    answer: Answer
+    gold_cited: bool | None  # None for unanswerable cases
+    terms_found: float | None  # share of must_contain terms present
+    citations_valid: bool
+
+
+@dataclass
+class EvalReport:
+    results: list[CaseResult] = field(default_factory=list)
+
+    def _answerable(self) -> list[CaseResult]:
+        return [r for r in self.results if r.case.get("answerable", True)]
+
+    def metrics(self) -> dict[str, float]:
+        answerable = self._answerable()
+        unanswerable = [r for r in self.results if not r.case.get("answerable", True)]
+        with_gold = [r for r in answerable if r.gold_cited is not None]
+        with_terms = [r for r in answerable if r.terms_found is not None]
+        abstained = [r for r in self.results if r.answer.abstained]
+        correct_abstentions = [r for r in abstained if not r.case.get("answerable", True)]
+
+        def share(part: int, whole: int) -> float:
+            return part / whole if whole else float("nan")
+
+        return {
+            "gold_source_hit_rate": share(sum(r.gold_cited for r in with_gold), len(with_gold)),
+            "key_terms_all_present": share(
+                sum(r.terms_found == 1.0 for r in with_terms), len(with_terms)
+            ),
+            "key_term_recall": share(sum(r.terms_found for r in with_terms), len(with_terms)),
+            "citation_validity": share(
+                sum(r.citations_valid for r in self.results), len(self.results)
+            ),
+            "abstention_precision": share(len(correct_abstentions), len(abstained)),
+            "abstention_recall": share(len(correct_abstentions), len(unanswerable)),
+            "wrong_abstention_rate": share(
+                sum(r.answer.abstained for r in answerable), len(answerable)
+            ),
+        }
+
+    def table(self) -> str:
+        rows = [f"{'metric':<24} {'value':>7}", "-" * 32]
+        rows += [f"{k:<24} {v:>7.3f}" for k, v in self.metrics().items()]
+        rows.append(f"{'cases':<24} {len(self.results):>7d}")
+        return "\n".join(rows)
+
+
+def citation_is_valid(answer: Answer, page_text: PageText) -> bool:
+    """Every quote is in its document at its page, every [n] has a citation, none is unused."""
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    if markers != {c.n for c in answer.citations}:
+        return False
+    for c in answer.citations:
+        text = page_text(c.source, c.page)
+        if text is None:
+            return False
+        haystack = _norm(text)
+        if not all(_norm(line) in haystack for line in c.quote.split("\n") if line.strip()):
+            return False
+    return True
+
+
+def evaluate(
+    cases: Iterable[dict[str, Any]],
+    ask: Callable[[str, list[dict[str, str]]], Answer],
+    page_text: PageText,
+) -> EvalReport:
+    report = EvalReport()
+    for case in cases:
+        answer = ask(case["question"], case.get("history") or [])
+        gold = set(case.get("gold_sources") or [])
+        answerable = case.get("answerable", True)
+        terms = case.get("must_contain") or []
+        text = _norm(answer.answer)
+        report.results.append(
+            CaseResult(
+                case=case,
+                answer=answer,
+                gold_cited=(
+                    any(c.source in gold for c in answer.citations) and not answer.abstained
+                    if answerable and gold
+                    else None
+                ),
+                terms_found=(
+                    sum(_norm(t) in text for t in terms) / len(terms)
+                    if answerable and terms
+                    else None
+                ),
+                citations_valid=citation_is_valid(answer, page_text),
+            )
+        )
+    return report
