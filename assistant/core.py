@@ -10,8 +10,8 @@ from typing import Any
 
 from .answer import Answer
 from .compose import ComposeConfig, abstain, compose_offline
-from .grounding import assess
 from .condense import condense_offline
+from .grounding import assess
 
 __all__ = ["Assistant", "History"]
 

@@ -20,10 +20,63 @@ __all__ = ["LexicalIndex", "tokenize"]
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 # Words of a question's form, not its topic; left out when weighing a query's terms.
 QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how many much did does do done doing ask asked "
-    "say says said tell give given list name named mean means meant long soon often exactly "
-    "according document documents text library there kind type way ways also about must "
-    "should would could can may might shall will".split()
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "did",
+        "does",
+        "do",
+        "done",
+        "doing",
+        "ask",
+        "asked",
+        "say",
+        "says",
+        "said",
+        "tell",
+        "give",
+        "given",
+        "list",
+        "name",
+        "named",
+        "mean",
+        "means",
+        "meant",
+        "long",
+        "soon",
+        "often",
+        "exactly",
+        "according",
+        "document",
+        "documents",
+        "text",
+        "library",
+        "there",
+        "kind",
+        "type",
+        "way",
+        "ways",
+        "also",
+        "about",
+        "must",
+        "should",
+        "would",
+        "could",
+        "can",
+        "may",
+        "might",
+        "shall",
+        "will",
+    ]
 )
 STEMMER_LANGUAGE = "english"
 
