@@ -17,10 +17,14 @@ from urllib.parse import quote as url_quote
 from langchain_core.documents import Document
 
 from .answer import Answer, Citation
+from .condense import translate_terms
+from .grounding import lacks_numbers, numbers_in
 
 __all__ = ["ABSTAIN_TEXT", "ComposeConfig", "compose_offline", "make_citation", "sentences"]
 
 COVERAGE_WEIGHT = 0.75  # sentence score: question coverage vs. its passage's retrieval score
+OFF_TARGET_PENALTY = 0.6
+CARRIED_WEIGHT = 0.3
 ABSTAIN_TEXT = "The library does not answer this question."
 # a sentence ends at . ; ! ? but not at an enumerator such as "4." or "1.9."
 _SENTENCE = re.compile(
@@ -119,12 +123,20 @@ def compose_offline(
 ) -> Answer:
     """An extractive answer to ``question`` from ``docs`` (best first)."""
     terms = _get_terms()
-    wanted = terms.weighted(f"{question} {query}", idf)
+    # the question's own words lead; words carried over from earlier turns only steer
+    wanted = terms.weighted(translate_terms(question), idf)
+    own = {t for t, w in wanted.items() if w > 0}
+    for term, weight in terms.weighted(query, idf).items():
+        wanted.setdefault(term, CARRIED_WEIGHT * weight)
     total = sum(wanted.values()) or 1.0
     top_score = max(d.metadata.get("score") or 0.0 for d in docs) or 1.0
+    numbers = numbers_in(f"{question} {query}")
     candidates: list[_Candidate] = []
     for p, doc in enumerate(docs):
         prior = (doc.metadata.get("score") or 0.0) / top_score
+        # a passage from a document that lacks the resolution or article number asked about
+        # is less likely to hold the answer than one that has it
+        off_target = OFF_TARGET_PENALTY if numbers and lacks_numbers(doc, numbers) else 1.0
         for position, sentence in enumerate(sentences(doc.page_content)):
             words = _WORD.findall(sentence)
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
@@ -133,7 +145,9 @@ def compose_offline(
             coverage = sum(w for t, w in wanted.items() if t in have) / total
             length_penalty = 1.0 if len(words) <= 80 else 80 / len(words)
             score = (COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * prior) * length_penalty
-            score /= 1 + 0.05 * p
+            score *= off_target / (1 + 0.05 * p)
+            if own and not own & have:  # says nothing about what this question asks
+                score *= OFF_TARGET_PENALTY
             candidates.append(_Candidate(p, position, sentence, score, have))
     if not candidates:
         return abstain(docs, query, config)

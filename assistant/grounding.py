@@ -49,7 +49,18 @@ class Evidence:
         return None
 
 
-def _evidence_text(doc: Document) -> str:
+def numbers_in(text: str) -> list[str]:
+    """Numbers named in ``text`` ("77/37", "23", "2024"), in order."""
+    return list(dict.fromkeys(_NUMBER.findall(text)))
+
+
+def lacks_numbers(doc: Document, numbers: Sequence[str]) -> bool:
+    """True when some of ``numbers`` occurs nowhere in the passage, its title, source or locator."""
+    found = set(re.findall(r"\d+", evidence_text(doc)))
+    return any(not set(re.findall(r"\d+", n)) <= found for n in numbers)
+
+
+def evidence_text(doc: Document) -> str:
     m = doc.metadata
     source = re.sub(r"[-_.]", " ", m.get("source", ""))
     return f"{source} {m.get('title', '')} {m.get('locator') or ''} {doc.page_content}"
@@ -60,13 +71,9 @@ def assess(question: str, query: str, docs: Sequence[Document], searcher: Any) -
     if not docs:
         return Evidence(0.0, 0.0, ())
     dense = max((d.metadata.get("dense_score") or 0.0) for d in docs)
-    texts = [_evidence_text(d) for d in docs]
+    texts = [evidence_text(d) for d in docs]
     found = set(re.findall(r"\d+", " ".join(texts)))
-    missing = tuple(
-        n
-        for n in dict.fromkeys(_NUMBER.findall(question))
-        if not set(re.findall(r"\d+", n)) <= found
-    )
+    missing = tuple(n for n in numbers_in(question) if not set(re.findall(r"\d+", n)) <= found)
     foreign = translate_terms(question) != question  # its words are not in an English index
     coverage = 1.0 if foreign else searcher.term_coverage(query, texts[:COVERAGE_PASSAGES])
     return Evidence(dense, coverage, missing)

@@ -141,3 +141,46 @@ def chroma_server(tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
         proc.terminate()
         proc.wait(timeout=20)
+
+
+NIS2 = "eu-nis2-directive-2022-2555.md"
+POA_2022 = "un-ga-resolution-77-37-programme-of-action-2022.txt"
+POA_2023 = "un-ga-resolution-78-16-programme-of-action-2023.pdf"
+DOCS = [
+    NIS2,
+    POA_2022,
+    POA_2023,
+    "quad-senior-cyber-group-joint-cybersecurity-statement-2023-02-02.md",
+    "us-wh-statement-iran-cyberattack-against-albania-2022-09-07.md",
+    "SOURCES.md",
+]
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("policy-assistant")), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory) -> dict[str, str]:
+    """A corpus ingested by the real CLI; returns the environment that points at it."""
+    root = tmp_path_factory.mktemp("library")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in DOCS:
+        shutil.copy(CORPUS / name, corpus / name)
+    make_html(corpus / "brief.html")
+    make_docx(corpus / "cables-note.docx")
+    env = {
+        "POLICY_ASSISTANT_CORPUS_DIR": str(corpus),
+        "POLICY_ASSISTANT_DATA_DIR": str(root / "data"),
+    }
+    done = cli(env, "ingest", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "added 7, updated 0, unchanged 0, removed 0, failed 0" in done.stdout
+    return env

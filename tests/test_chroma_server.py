@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import TEXT
-from .test_search import cli, search
+from .conftest import TEXT, cli
+from .test_search import search
 
 pytestmark = pytest.mark.server
 
