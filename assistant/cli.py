@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .offline import go_offline
+from .environment import configure_environment
 from .settings import Settings
 
 __all__ = ["main"]
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    go_offline()
+    configure_environment()
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 

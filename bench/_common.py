@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.offline import go_offline
 from assistant.settings import Settings
 
 __all__ = [

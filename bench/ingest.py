@@ -39,7 +39,6 @@ from bench._common import (  # noqa: E402
     bench_settings,
     folder_or_temp,
     format_table,
-    go_offline,
     machine,
     peak_rss_mib,
     timed,
@@ -348,7 +347,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    go_offline()
+    configure_environment()
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
         print(f"no corpus folder at {corpus}", file=sys.stderr)

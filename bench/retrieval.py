@@ -36,7 +36,6 @@ from bench._common import (  # noqa: E402
     bench_settings,
     folder_or_temp,
     format_table,
-    go_offline,
     machine,
     peak_rss_mib,
     timed,
@@ -334,7 +333,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    go_offline()
+    configure_environment()
     warnings.filterwarnings("ignore", module=r"ranx\.")  # numba's unsafe-cast notices
     needed = [
         args.data / "corpus.jsonl",

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.offline import go_offline
+from assistant.environment import configure_environment
 
-go_offline()
+configure_environment()
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
