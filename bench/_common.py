@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.environment import configure_environment
 from assistant.settings import Settings
 
 __all__ = [
@@ -23,7 +24,7 @@ __all__ = [
     "bench_settings",
     "folder_or_temp",
     "format_table",
-    "go_offline",
+    "configure_environment",
     "machine",
     "peak_rss_mib",
     "timed",

@@ -37,6 +37,7 @@ if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
 from bench._common import (  # noqa: E402
     PROJECT_ROOT,
     bench_settings,
+    configure_environment,
     folder_or_temp,
     format_table,
     machine,
