@@ -6,7 +6,7 @@ arguments, so tests can inject their own.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .settings import Settings
 
@@ -15,7 +15,14 @@ if TYPE_CHECKING:
 
     from .core import Assistant
 
-__all__ = ["build_assistant", "build_embedder", "build_searcher", "build_store", "fingerprint"]
+__all__ = [
+    "build_llm",
+    "build_assistant",
+    "build_embedder",
+    "build_searcher",
+    "build_store",
+    "fingerprint",
+]
 
 
 def build_embedder(settings: Settings) -> SentenceEmbedder:
@@ -59,13 +66,34 @@ def build_searcher(
     )
 
 
-def build_assistant(settings: Settings, searcher: HybridSearcher | None = None) -> Assistant:
+def build_llm(settings: Settings) -> Any:
+    """A LangChain chat model for the configured OpenAI-compatible endpoint, or None."""
+    if not settings.llm_base_url:
+        return None
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model or "default",
+        api_key=settings.llm_api_key.get_secret_value() or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        temperature=0.0,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+def build_assistant(
+    settings: Settings, searcher: HybridSearcher | None = None, llm: Any = None
+) -> Assistant:
     from .compose import ComposeConfig
     from .core import Assistant
 
     searcher = searcher or build_searcher(settings, build_embedder(settings))
     return Assistant(
         searcher,
+        llm=llm if llm is not None else build_llm(settings),
+        min_support=settings.llm_min_support,
         k=settings.answer_passages,
         compose=ComposeConfig(
             max_sentences=settings.answer_max_sentences,

@@ -19,6 +19,7 @@ from langchain_core.documents import Document
 from .answer import Answer, Citation
 from .condense import translate_terms
 from .grounding import lacks_numbers, numbers_in
+from .injection import looks_like_injection
 
 __all__ = ["ABSTAIN_TEXT", "ComposeConfig", "compose_offline", "make_citation", "sentences"]
 
@@ -44,8 +45,8 @@ _STOP = {
 @dataclass(frozen=True)
 class ComposeConfig:
     max_sentences: int = 5
-    max_per_passage: int = 2
-    relative_floor: float = 0.55  # keep sentences scoring at least this share of the best one
+    max_per_passage: int = 3
+    relative_floor: float = 0.45  # keep sentences scoring at least this share of the best one
     min_dense: float = 0.3  # see grounding.py and bench/abstention.py
     min_coverage: float = 0.45
     related_on_abstain: int = 2
@@ -140,6 +141,8 @@ def compose_offline(
         for position, sentence in enumerate(sentences(doc.page_content)):
             words = _WORD.findall(sentence)
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
+                continue
+            if looks_like_injection(sentence):  # addressed to AI systems, not to readers
                 continue
             have = terms.of(sentence)
             coverage = sum(w for t, w in wanted.items() if t in have) / total

@@ -1,30 +1,51 @@
-"""The Assistant: condense the follow-up, retrieve, answer with citations (a LangChain runnable chain)."""
+"""The Assistant: condense the follow-up, retrieve, answer with citations (a LangChain runnable chain).
+
+Without an LLM the answer is composed from the passages' own sentences (compose.py). With one
+(any LangChain chat model, e.g. ChatOpenAI on an OpenAI-compatible endpoint), the model condenses
+follow-ups and writes the answer from fenced, numbered passages; every sentence is then checked
+against the passages it cites (verify.py). If the model fails, the offline answer is returned.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .answer import Answer
-from .compose import ComposeConfig, abstain, compose_offline
+from .compose import ComposeConfig, abstain, compose_offline, make_citation
 from .condense import condense_offline
 from .grounding import assess
 
-__all__ = ["Assistant", "History"]
+__all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
 
 History = Sequence[dict[str, str]]
+log = logging.getLogger(__name__)
+
+LLM_FALLBACK_NOTE = (
+    "Note: the language model could not be reached, so this answer quotes the documents directly."
+)
 
 
 class Assistant:
     """Answers questions over the library.
 
-    ``searcher`` is a ``vectorstore.HybridSearcher`` (or anything with ``search(query, k)``);
-    the CLI, the HTTP API and the UI all call ``ask`` or ``stream``.
+    ``searcher`` is a ``vectorstore.HybridSearcher`` (anything with ``search``, ``term_weights``
+    and ``term_coverage``); ``llm`` an optional LangChain chat model. The CLI, the HTTP API and
+    the UI all call ``ask`` or ``stream``.
     """
 
-    def __init__(self, searcher: Any, *, k: int = 6, compose: ComposeConfig | None = None) -> None:
+    def __init__(
+        self,
+        searcher: Any,
+        *,
+        k: int = 6,
+        compose: ComposeConfig | None = None,
+        llm: Any = None,
+        min_support: float = 0.6,
+    ) -> None:
         from langchain_core.runnables import RunnableLambda
 
         from .retrieval import HybridRetriever
@@ -32,27 +53,94 @@ class Assistant:
         self.searcher = searcher
         self.compose_config = compose or ComposeConfig()
         self.retriever = HybridRetriever(searcher=searcher, k=k)
+        self.llm = llm
+        self.min_support = min_support
         # Each step adds its key to the inputs. Plain lambdas, not RunnablePassthrough.assign:
         # that runs steps in a thread pool, and torch moving between threads costs ~300 ms here.
-        self.chain = (
-            RunnableLambda(lambda x: {**x, "query": self._condense(x)})
-            | RunnableLambda(lambda x: {**x, "docs": self.retriever.invoke(x["query"])})
-            | RunnableLambda(self._answer)
-        )
+        self.retrieve_chain = RunnableLambda(
+            lambda x: {**x, "query": self._condense(x)}
+        ) | RunnableLambda(lambda x: {**x, "docs": self.retriever.invoke(x["query"])})
+        self.chain = self.retrieve_chain | RunnableLambda(self._answer)
+        if llm is not None:
+            from langchain_core.output_parsers import StrOutputParser
+
+            from .prompts import ANSWER_PROMPT, CONDENSE_PROMPT
+
+            self.condense_chain = CONDENSE_PROMPT | llm | StrOutputParser()
+            self.answer_chain = ANSWER_PROMPT | llm | StrOutputParser()
 
     # --- steps of the chain ---------------------------------------------------------------------
     def _condense(self, inputs: dict[str, Any]) -> str:
-        return condense_offline(inputs["question"], inputs.get("history"))
+        question, history = inputs["question"], inputs.get("history") or []
+        if self.llm is not None and history:
+            from .prompts import format_history
+
+            try:
+                rewritten = self.condense_chain.invoke(
+                    {"history": format_history(history), "question": question}
+                ).strip()
+                if rewritten:
+                    return rewritten.splitlines()[0][:500]
+            except Exception as exc:  # any endpoint failure: fall back, never crash
+                log.warning("LLM condense failed, using the offline one: %s", exc)
+        return condense_offline(question, history)
+
+    def _gate(self, inputs: dict[str, Any]) -> Answer | None:
+        """The abstention, when the passages do not answer the question; else None."""
+        cfg = self.compose_config
+        evidence = assess(inputs["question"], inputs["query"], inputs["docs"], self.searcher)
+        reason = evidence.abstain_reason(cfg.min_dense, cfg.min_coverage)
+        return abstain(inputs["docs"], inputs["query"], cfg, reason) if reason else None
+
+    def _offline(self, inputs: dict[str, Any]) -> Answer:
+        question, query = inputs["question"], inputs["query"]
+        idf = self.searcher.term_weights(f"{question} {query}")
+        return compose_offline(question, query, inputs["docs"], self.compose_config, idf)
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
-        question, query, docs = inputs["question"], inputs["query"], inputs["docs"]
-        cfg = self.compose_config
-        evidence = assess(question, query, docs, self.searcher)
-        reason = evidence.abstain_reason(cfg.min_dense, cfg.min_coverage)
-        if reason:
-            return abstain(docs, query, cfg, reason)
-        idf = self.searcher.term_weights(f"{question} {query}")
-        return compose_offline(question, query, docs, cfg, idf)
+        gated = self._gate(inputs)
+        if gated is not None:
+            return gated
+        if self.llm is None:
+            return self._offline(inputs)
+        try:
+            text = self.answer_chain.invoke(self._prompt_inputs(inputs))
+        except Exception as exc:
+            return self._fallback(inputs, exc)
+        return self._checked(text, inputs)
+
+    def _prompt_inputs(self, inputs: dict[str, Any]) -> dict[str, str]:
+        from .prompts import format_passages
+
+        return {"passages": format_passages(inputs["docs"]), "question": inputs["question"]}
+
+    def _fallback(self, inputs: dict[str, Any], exc: Exception) -> Answer:
+        log.warning("LLM answer failed, returning the offline answer: %s", exc)
+        answer = self._offline(inputs)
+        return replace(answer, answer=f"{answer.answer}\n\n{LLM_FALLBACK_NOTE}", note=str(exc))
+
+    def _checked(self, text: str, inputs: dict[str, Any]) -> Answer:
+        """The LLM's text with unsupported sentences and dangling markers removed."""
+        from .prompts import NOT_IN_LIBRARY
+        from .verify import verify_answer
+
+        docs, query, cfg = inputs["docs"], inputs["query"], self.compose_config
+        if NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text):
+            return abstain(docs, query, cfg, "the model found no answer in the passages")
+        kept, removed = verify_answer(text.replace(NOT_IN_LIBRARY, ""), docs, self.min_support)
+        if not kept:
+            return abstain(docs, query, cfg, "; ".join(removed) or "nothing supported")
+        numbers: dict[int, int] = {}
+        parts = []
+        for sentence in kept:
+            marks = "".join(
+                f"[{numbers.setdefault(p, len(numbers) + 1)}]" for p in sentence.passages
+            )
+            parts.append(f"{sentence.text} {marks}")
+        citations = [make_citation(n, docs[p], cfg.document_base_url) for p, n in numbers.items()]
+        return Answer(
+            " ".join(parts), False, citations, query=query, note="; ".join(removed) or None
+        )
 
     # --- public API -----------------------------------------------------------------------------
     def ask(self, question: str, history: History | None = None) -> Answer:
@@ -60,8 +148,28 @@ class Assistant:
         return self.chain.invoke({"question": question, "history": list(history or [])})
 
     def stream(self, question: str, history: History | None = None) -> Iterator[Answer]:
-        """Partial answers as the text grows; the last one is complete, with its citations."""
-        answer = self.ask(question, history)
+        """Partial answers as the text grows; the last one is complete and checked, with its
+        citations. With an LLM, partial answers carry the model's raw tokens."""
+        if self.llm is None:
+            yield from self._stream_offline(self.ask(question, history))
+            return
+        inputs = self.retrieve_chain.invoke({"question": question, "history": list(history or [])})
+        gated = self._gate(inputs)
+        if gated is not None:
+            yield gated
+            return
+        text = ""
+        try:
+            for token in self.answer_chain.stream(self._prompt_inputs(inputs)):
+                text += token
+                yield Answer(text, False, [], query=inputs["query"])
+        except Exception as exc:
+            yield self._fallback(inputs, exc)
+            return
+        yield self._checked(text, inputs)
+
+    @staticmethod
+    def _stream_offline(answer: Answer) -> Iterator[Answer]:
         parts = re.split(r"(?<=\])\s+", answer.answer)
         for i in range(1, len(parts)):
             partial = " ".join(parts[:i])

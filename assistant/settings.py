@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -101,6 +101,29 @@ class Settings(BaseSettings):
         "idf-weighted terms (chosen with bench/abstention.py). Numbers the question names must "
         "also occur in the passages.",
     )
+    llm_base_url: str = Field(
+        "",
+        description="Empty: answers are composed offline from the documents' sentences. Set: "
+        "the base URL of an OpenAI-compatible endpoint (Ollama `http://127.0.0.1:11434/v1`, a "
+        "llama.cpp server `http://127.0.0.1:8008/v1`, vLLM, a hosted API).",
+    )
+    llm_model: str = Field(
+        "", description="Model name sent to the endpoint (e.g. `llama3.1:8b`, `gpt-4o-mini`)."
+    )
+    llm_api_key: SecretStr = Field(
+        SecretStr(""), description="API key for the endpoint; local servers accept any value."
+    )
+    llm_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for the endpoint before answering offline."
+    )
+    llm_max_tokens: int = Field(400, ge=16, description="Most tokens the LLM may write.")
+    llm_min_support: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="An LLM sentence is kept only if at least this share of its content words "
+        "occurs in the passages it cites (chosen with bench/support.py).",
+    )
     document_base_url: str = Field(
         "/documents/",
         description="Prefix of the links to original documents in citations (the app serves "
@@ -119,6 +142,8 @@ def settings_table() -> str:
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         default = field.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
         shown = f"`{default}`" if default not in ("", None) else "(empty)"
         rows.append(f"| `POLICY_ASSISTANT_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)

@@ -1,0 +1,161 @@
+"""Checking an LLM's answer against the passages it cites.
+
+Markers that point at no passage are dropped; a sentence left without a marker, or whose words
+are not supported by the passages it cites (lexical support below a threshold chosen with
+bench/support.py), is removed; the citations that remain are renumbered in order of first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from .injection import mask_injections
+
+__all__ = ["VerifiedSentence", "split_sentences", "support", "verify_answer"]
+
+_MARKERS = re.compile(r"\[(\d+)\]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "as",
+        "at",
+        "from",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "how",
+        "not",
+        "no",
+        "but",
+        "also",
+        "shall",
+        "should",
+        "may",
+        "must",
+        "can",
+        "will",
+        "would",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "so",
+        "such",
+        "into",
+        "under",
+        "over",
+        "about",
+        "between",
+        "within",
+        "any",
+        "all",
+        "each",
+        "other",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class VerifiedSentence:
+    text: str  # without markers
+    passages: tuple[int, ...]  # 0-based indices into the passages
+    support: float
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs."""
+    text = re.sub(
+        r"([.!?])\s*((?:\[\d+\]\s*)+)", lambda m: f" {m.group(2).strip()}{m.group(1)} ", text
+    )
+    parts = re.split(r"(?<=[.!?])\s+(?=[^\s])", text.strip())
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _stems(text: str) -> set[str]:
+    import Stemmer
+
+    stem = Stemmer.Stemmer("english").stemWord
+    return {stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+def support(sentence: str, passages: Sequence[str]) -> float:
+    """Share of the sentence's content words (stemmed) found in the passages; numbers count."""
+    words = _stems(sentence)
+    if not words:
+        return 0.0
+    available: set[str] = set()
+    for passage in passages:
+        available |= _stems(passage)
+    return len(words & available) / len(words)
+
+
+def _context(doc: Document) -> str:
+    """What a sentence may draw support from; text addressed to AI systems supports nothing."""
+    m = doc.metadata
+    return f"{m.get('title', '')} {m.get('locator') or ''} {mask_injections(doc.page_content)}"
+
+
+def verify_answer(
+    text: str, docs: Sequence[Document], min_support: float
+) -> tuple[list[VerifiedSentence], list[str]]:
+    """(kept sentences, reasons for what was removed)."""
+    kept: list[VerifiedSentence] = []
+    removed: list[str] = []
+    for sentence in split_sentences(text):
+        numbers = [int(n) for n in _MARKERS.findall(sentence)]
+        valid = tuple(dict.fromkeys(n - 1 for n in numbers if 1 <= n <= len(docs)))
+        body = re.sub(r"\s+", " ", _MARKERS.sub("", sentence)).strip()
+        body = re.sub(r"\s+([.!?,;:])", r"\1", body)
+        if not body:
+            continue
+        if len(valid) < len(set(numbers)):
+            removed.append(f"dropped marker(s) {sorted(set(numbers) - {v + 1 for v in valid})}")
+        if not valid:
+            removed.append(f"uncited sentence removed: {body[:80]}")
+            continue
+        score = support(body, [_context(docs[i]) for i in valid])
+        if score < min_support:
+            removed.append(f"unsupported sentence removed ({score:.2f}): {body[:80]}")
+            continue
+        kept.append(VerifiedSentence(body, valid, score))
+    return kept, removed
