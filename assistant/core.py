@@ -44,7 +44,7 @@ class Assistant:
         k: int = 6,
         compose: ComposeConfig | None = None,
         llm: Any = None,
-        min_support: float = 0.6,
+        min_support: float = 0.45,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 

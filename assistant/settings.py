@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(400, ge=16, description="Most tokens the LLM may write.")
     llm_min_support: float = Field(
-        0.6,
+        0.45,
         ge=0.0,
         le=1.0,
         description="An LLM sentence is kept only if at least this share of its content words "
