@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
-from .lexical import LexicalIndex
+from .lexical import INDEX_CONFIG, LexicalIndex
 
 __all__ = ["HybridSearcher", "SearchHit", "lexical_text", "referenced_units"]
 
@@ -72,7 +72,7 @@ def lexical_text(chunk: Chunk) -> str:
 
 
 def manifest_signature(records: dict[str, DocumentRecord], fingerprint: dict[str, Any]) -> str:
-    h = hashlib.sha256(repr(sorted(fingerprint.items())).encode())
+    h = hashlib.sha256(repr(sorted(fingerprint.items())).encode() + INDEX_CONFIG.encode())
     for key in sorted(r.key for r in records.values()):
         h.update(key.encode() + b"\n")
     return h.hexdigest()
