@@ -21,10 +21,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $(STAMP)
 
-## serve: set up, sync the default corpus into the store, then open the assistant
+## serve: set up, sync the default corpus into the store, serve the chat at http://127.0.0.1:7860
 serve: setup
-	-$(BIN)/policy-assistant ingest
-	$(BIN)/policy-assistant shell
+	$(BIN)/policy-assistant serve
 
 ## test: set up, lint, run the test suite
 test: setup lint

@@ -31,6 +31,11 @@ EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl
   policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
 """
+EPILOG_SERVE = """examples:
+  policy-assistant serve                          http://127.0.0.1:7860
+  POLICY_ASSISTANT_ADMIN_TOKEN=s3cret policy-assistant serve --port 8080
+  policy-assistant serve --host 0.0.0.0           listen on every interface (put it behind TLS)
+"""
 EPILOG_SHELL = """Type a question or keywords at the prompt; an empty line or Ctrl-D quits."""
 
 
@@ -213,6 +218,59 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True):
+    """The web app over one searcher, assistant and library (the ingest job wired in)."""
+    from ingest import ChunkingConfig, ingest
+    from ui.app import create_app
+
+    from .components import build_assistant, build_embedder, build_searcher, build_store
+    from .library import Library
+
+    embedder = build_embedder(settings)
+    store = build_store(settings, embedder)
+
+    def ingest_fn(paths, prune: bool):
+        return ingest(
+            list(paths),
+            store,
+            embedder,
+            root=settings.corpus_dir,
+            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
+            prune=prune,
+            catalog_file=settings.catalog_file,
+            max_file_bytes=int(settings.max_file_mb * 2**20),
+            progress=False,
+        )
+
+    if sync and settings.corpus_dir.is_dir():
+        store.open(create=True)
+        report = ingest_fn([settings.corpus_dir], False)
+        print(f"library: {report.summary()}", file=sys.stderr)
+        for source, reason in report.failed:
+            print(f"failed: {source}: {reason}", file=sys.stderr)
+    searcher = build_searcher(settings, embedder, store)
+    searcher.refresh(force=True)
+    library = Library(
+        settings.corpus_dir,
+        searcher,
+        ingest_fn,
+        max_upload_bytes=int(settings.max_upload_mb * 2**20),
+    )
+    return create_app(build_assistant(settings, searcher), library, settings, chat=chat)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
+    settings = settings.model_copy(update=updates)
+    app = build_web_app(settings, sync=not args.no_sync)
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"policy-assistant is serving at {url}  (API docs: {url}/api/docs)", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from .components import build_embedder, build_searcher
 
@@ -322,6 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="maximum share of answerable questions abstained",
     )
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the chat UI, the HTTP API and the embed widget",
+        description="Sync CORPUS_DIR into the store (unchanged files are skipped), then serve the "
+        "Gradio chat at /, the JSON API at /api/v1 (docs at /api/docs), the embeddable chat at "
+        "/embed and the widget script at /widget.js.",
+        epilog=EPILOG_SERVE,
+        formatter_class=formatter,
+    )
+    p.add_argument("--host", help="address to bind (default: HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: PORT, 7860)")
+    p.add_argument("--no-sync", action="store_true", help="do not ingest CORPUS_DIR at start")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
         "shell",

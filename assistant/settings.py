@@ -129,6 +129,49 @@ class Settings(BaseSettings):
         description="Prefix of the links to original documents in citations (the app serves "
         "CORPUS_DIR there); `#page=N` is added for PDFs.",
     )
+    # --- serving -------------------------------------------------------------------------------
+    host: str = Field(
+        "127.0.0.1", description="Address `serve` binds to; 0.0.0.0 exposes it to the network."
+    )
+    port: int = Field(7860, ge=1, le=65535, description="Port `serve` listens on.")
+    public_url: str = Field(
+        "",
+        description="The URL other sites reach the app at (e.g. `https://chat.example.org`), used "
+        "in the embed snippets; empty: http://HOST:PORT.",
+    )
+    admin_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token for everything that changes the library (upload, delete, "
+        "re-ingest). Empty: those endpoints and controls are switched off.",
+    )
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="If set (JSON list), `/api/v1/ask` requires one of these in `X-API-Key`; "
+        "the app's own chat pages need none.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins (JSON list, e.g. `["https://www.example.org"]`) allowed to call the '
+        "JSON API from a browser; empty: same origin only.",
+    )
+    embed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to show `/embed` and the chat in an iframe "
+        "(Content-Security-Policy frame-ancestors); empty: this app only.",
+    )
+    rate_limit_per_minute: int = Field(
+        30,
+        ge=0,
+        description="Questions one client (API key or IP) may ask per minute; 0: no limit.",
+    )
+    max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
+    max_history_turns: int = Field(
+        20, ge=0, description="Most earlier turns accepted with a question."
+    )
+    max_history_chars: int = Field(8000, ge=0, description="Longest earlier turn accepted.")
+    max_upload_mb: float = Field(
+        20.0, gt=0, description="Largest document an editor may upload (MiB)."
+    )
     store_refresh_seconds: float = Field(
         2.0,
         ge=0.0,

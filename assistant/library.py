@@ -1,0 +1,113 @@
+"""The document library as the doors see it: list, add, remove and re-ingest documents.
+
+The ingest job itself is injected (``ingest_fn``) by the composition root, so the core does not
+import the ingest package; one ingest runs at a time, and the searcher is refreshed after each,
+so new documents are answerable at once.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Library", "LibraryError", "safe_upload_name"]
+
+SUPPORTED = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"}
+UPLOAD_FOLDER = "uploads"
+
+
+class LibraryError(Exception):
+    """A request the library refuses; the message is shown to the editor."""
+
+
+def safe_upload_name(filename: str) -> str:
+    """A generated file name that keeps a readable stem: no folders, no odd characters."""
+    base = Path(filename.replace("\\", "/")).name
+    suffix = Path(base).suffix.lower()
+    stem = unicodedata.normalize("NFKD", Path(base).stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()[:60] or "document"
+    return f"{stem}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+class Library:
+    """``ingest_fn(paths, prune) -> report`` syncs files into the store (the ingest job)."""
+
+    def __init__(
+        self,
+        corpus_dir: Path,
+        searcher: Any,
+        ingest_fn: Callable[[Sequence[Path], bool], Any],
+        *,
+        max_upload_bytes: int = 20 * 2**20,
+    ) -> None:
+        self.corpus_dir = Path(corpus_dir)
+        self.searcher = searcher
+        self._ingest = ingest_fn
+        self.max_upload_bytes = max_upload_bytes
+        self._lock = threading.Lock()
+
+    def documents(self) -> list[dict[str, Any]]:
+        self.searcher.refresh()
+        records = sorted(self.searcher.documents.values(), key=lambda r: r.title.lower())
+        return [{k: v for k, v in asdict(r).items() if k != "extra"} for r in records]
+
+    def _run(self, paths: Sequence[Path], prune: bool = False) -> Any:
+        if not self._lock.acquire(timeout=600):
+            raise LibraryError("another ingest is still running; try again in a moment")
+        try:
+            report = self._ingest(paths, prune)
+        finally:
+            self._lock.release()
+        self.searcher.refresh(force=True)
+        return report
+
+    def add(self, filename: str, data: bytes) -> tuple[str, Any]:
+        """Store an uploaded file under a safe generated name and ingest it: (source, report)."""
+        suffix = Path(filename).suffix.lower()
+        if suffix not in SUPPORTED:
+            raise LibraryError(
+                f"unsupported file type {suffix or '(none)'}: use PDF, HTML, Markdown, TXT or DOCX"
+            )
+        if len(data) > self.max_upload_bytes:
+            raise LibraryError(
+                f"file over the {self.max_upload_bytes / 2**20:.0f} MiB upload limit"
+            )
+        if not data.strip():
+            raise LibraryError("the file is empty")
+        folder = self.corpus_dir / UPLOAD_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / safe_upload_name(filename)
+        path.write_bytes(data)
+        report = self._run([path])
+        if report.failed:
+            path.unlink(
+                missing_ok=True
+            )  # nothing half-added: the store refused it, so does the folder
+            raise LibraryError(report.failed[0][1])
+        return path.relative_to(self.corpus_dir).as_posix(), report
+
+    def remove(self, source: str) -> Any:
+        """Delete a document's file and its passages."""
+        path = self.resolve(source)
+        if source not in {d["source"] for d in self.documents()}:
+            raise LibraryError(f"no document {source!r} in the library")
+        path.unlink(missing_ok=True)
+        return self._run([], prune=True)
+
+    def reingest(self) -> Any:
+        """Sync the whole corpus folder: new and changed files in, deleted ones out."""
+        return self._run([self.corpus_dir], prune=True)
+
+    def resolve(self, source: str) -> Path:
+        """The file of ``source`` inside the corpus folder; anything that would leave it is refused."""
+        root = self.corpus_dir.resolve()
+        path = (root / source).resolve()
+        if not path.is_relative_to(root) or path == root:
+            raise LibraryError("no such document")
+        return path

@@ -1,0 +1,170 @@
+"""The JSON HTTP API under /api/v1: ask (plain and streamed), documents, ingest, health."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from assistant import Settings
+from assistant.feedback import FeedbackLog
+from assistant.library import Library, LibraryError
+
+from .security import RateLimiter, check_admin, client_key
+
+__all__ = ["build_api"]
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., min_length=1, description="The question.")
+    history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty")
+        return value.strip()
+
+
+class CitationOut(BaseModel):
+    n: int
+    source: str
+    title: str
+    page: int | None
+    locator: str | None
+    quote: str
+    url: str
+
+
+class AnswerOut(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[CitationOut]
+
+
+class FeedbackIn(BaseModel):
+    question: str = Field(..., max_length=4000)
+    answer: AnswerOut
+    liked: bool
+    comment: str = Field("", max_length=2000)
+
+
+def build_api(
+    assistant: Any, library: Library, settings: Settings, feedback: FeedbackLog
+) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    admin_token = settings.admin_token.get_secret_value()
+
+    def admin(request: Request) -> None:
+        check_admin(request, admin_token)
+
+    def asker(request: Request) -> None:
+        if settings.api_keys and request.headers.get("x-api-key") not in settings.api_keys:
+            raise HTTPException(401, "a valid X-API-Key header is required")
+        limiter.check(client_key(request))
+
+    def validated(body: AskRequest) -> tuple[str, list[dict[str, str]]]:
+        if len(body.question) > settings.max_question_chars:
+            raise HTTPException(
+                413, f"the question is longer than {settings.max_question_chars} characters"
+            )
+        if len(body.history) > settings.max_history_turns:
+            raise HTTPException(413, f"more than {settings.max_history_turns} earlier turns")
+        if any(len(t.content) > settings.max_history_chars for t in body.history):
+            raise HTTPException(
+                413, f"an earlier turn is longer than {settings.max_history_chars} characters"
+            )
+        return body.question, [t.model_dump() for t in body.history]
+
+    @router.post("/ask", response_model=AnswerOut, dependencies=[Depends(asker)])
+    async def ask(body: AskRequest) -> dict[str, Any]:
+        """Answer a question; every sentence ends with [n] pointing into `citations`."""
+        question, history = validated(body)
+        answer = await run_in_threadpool(assistant.ask, question, history)
+        return answer.as_json()
+
+    @router.post("/ask/stream", dependencies=[Depends(asker)])
+    async def ask_stream(body: AskRequest) -> StreamingResponse:
+        """Server-sent events: `token` events carry the answer text so far (`{"text"}`), then
+        one `answer` event carries the final Answer JSON."""
+        question, history = validated(body)
+
+        def events() -> Iterator[str]:
+            last = None
+            for partial in assistant.stream(question, history):
+                if last is not None:
+                    yield f"event: token\ndata: {json.dumps({'text': last.answer})}\n\n"
+                last = partial
+            if last is not None:
+                yield f"event: answer\ndata: {json.dumps(last.as_json(), ensure_ascii=False)}\n\n"
+
+        return StreamingResponse(
+            iterate_in_threadpool(events()),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.post("/feedback", dependencies=[Depends(asker)], status_code=204)
+    async def give_feedback(body: FeedbackIn) -> None:
+        """Thumbs up or down on an answer; stored under DATA_DIR with the question and citations."""
+        await run_in_threadpool(
+            feedback.record, body.question, body.answer.model_dump(), body.liked, body.comment
+        )
+
+    @router.get("/documents")
+    async def documents() -> list[dict[str, Any]]:
+        """The documents in the library."""
+        return await run_in_threadpool(library.documents)
+
+    @router.post("/documents", dependencies=[Depends(admin)], status_code=201)
+    async def upload(file: UploadFile) -> dict[str, Any]:
+        """Add a document (PDF, HTML, Markdown, TXT, DOCX); it is answerable when this returns."""
+        data = await file.read(library.max_upload_bytes + 1)
+        try:
+            source, report = await run_in_threadpool(library.add, file.filename or "upload", data)
+        except LibraryError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"source": source, "report": report.as_json()}
+
+    @router.delete("/documents/{source:path}", dependencies=[Depends(admin)])
+    async def delete(source: str) -> dict[str, Any]:
+        """Remove a document and its passages."""
+        try:
+            report = await run_in_threadpool(library.remove, source)
+        except LibraryError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return {"removed": report.removed}
+
+    @router.post("/ingest", dependencies=[Depends(admin)])
+    async def reingest() -> dict[str, Any]:
+        """Sync the corpus folder into the store (new, changed and deleted files)."""
+        try:
+            report = await run_in_threadpool(library.reingest)
+        except LibraryError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return report.as_json()
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness and what is loaded."""
+        docs = await run_in_threadpool(library.documents)
+        return {
+            "status": "ok",
+            "documents": len(docs),
+            "chunks": sum(d["chunks"] for d in docs),
+            "llm": bool(settings.llm_base_url),
+        }
+
+    return router
