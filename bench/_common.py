@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from assistant.settings import Settings
 __all__ = [
     "PROJECT_ROOT",
     "RESULTS_DIR",
+    "Timing",
     "bench_settings",
     "folder_or_temp",
     "format_table",
@@ -51,11 +53,23 @@ def folder_or_temp(path: Path | None, prefix: str) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """``fn()`` and the seconds it took."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of wall-clock time and of CPU time of this process (all its threads)."""
+
+    wall: float
+    cpu: float
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
+    """``fn()`` and the time it took.
+
+    The CPU time shows the work done whatever else runs on the machine; the wall time grows
+    when other processes compete for the cores.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    return result, time.perf_counter() - started
+    return result, Timing(time.perf_counter() - wall, time.process_time() - cpu)
 
 
 def _is_number(cell: str) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.environment import configure_environment  # noqa: E402
+from bench._common import configure_environment, write_results  # noqa: E402
 
 configure_environment()
 
@@ -89,9 +89,7 @@ def main() -> int:
         f"\nsettings in force: min dense {settings.abstain_min_similarity}, min coverage "
         f"{settings.abstain_min_coverage}, numbers on -> recall {chosen[0]:.2f}, wrong {chosen[1]:.2f}"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "abstention.json").write_text(json.dumps(sweep, indent=2))
+    write_results("abstention", {"sweep": sweep})
     return 0
 
 

@@ -10,7 +10,6 @@ first; see the README for starting a llama.cpp server with the SmolLM2 package).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.environment import configure_environment  # noqa: E402
+from bench._common import configure_environment, write_results  # noqa: E402
 
 configure_environment()
 
@@ -80,14 +79,12 @@ def main() -> int:
     print(f"{'mean seconds / answer':<24} {offline_seconds:>8.3f} {statistics.mean(total):>8.2f}")
     print(f"{'time to first token p50':<24} {'':>8} {statistics.median(first_token):>8.2f}")
     print(f"{'LLM failures (fallback)':<24} {'':>8} {fallbacks:>8d}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "llm.json").write_text(json.dumps({
+    write_results("llm", {
         "endpoint": settings.llm_base_url, "model": settings.llm_model, "cases": len(cases),
         "offline": a, "llm": b, "offline_seconds_mean": offline_seconds,
         "llm_seconds_mean": statistics.mean(total), "ttft_p50": statistics.median(first_token),
         "fallbacks": fallbacks,
-    }, indent=2))  # fmt: skip
+    })  # fmt: skip
     return 0
 
 

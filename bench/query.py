@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.environment import configure_environment  # noqa: E402
+from bench._common import configure_environment, write_results  # noqa: E402
 
 configure_environment()
 
@@ -77,11 +77,7 @@ def main() -> int:
         results[name] = row
         print(f"{name:<32} {row['p50']:>8.1f} {row['p95']:>8.1f} {row['mean']:>8.1f}")
     print(f"peak RSS of this process: {rss_mb:.0f} MB")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "query.json").write_text(
-        json.dumps({"timings_ms": results, "peak_rss_mb": rss_mb}, indent=2)
-    )
+    write_results("query", {"timings_ms": results, "peak_rss_mb": rss_mb})
     return 0
 
 

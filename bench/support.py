@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.environment import configure_environment  # noqa: E402
+from bench._common import configure_environment, write_results  # noqa: E402
 
 configure_environment()
 
@@ -88,9 +88,7 @@ def main() -> int:
         removed = sum(s < t for s in neg) / len(neg)
         rows.append({"threshold": t, "supported_kept": kept, "unsupported_removed": removed})
         print(f"{t:>9.2f} {kept:>15.2f} {removed:>20.2f}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "support.json").write_text(json.dumps(rows, indent=2))
+    write_results("support", {"thresholds": rows})
     return 0
 
 

@@ -184,3 +184,14 @@ def library(tmp_path_factory) -> dict[str, str]:
     assert done.returncode == 0, done.stderr
     assert "added 7, updated 0, unchanged 0, removed 0, failed 0" in done.stdout
     return env
+
+
+@pytest.fixture(scope="session")
+def settings(library):
+    """Settings pointing at the ``library`` corpus and store (modules may override)."""
+    from assistant.settings import Settings
+
+    return Settings(
+        data_dir=Path(library["POLICY_ASSISTANT_DATA_DIR"]),
+        corpus_dir=Path(library["POLICY_ASSISTANT_CORPUS_DIR"]),
+    )

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from assistant.cli import page_text_reader
 from assistant.components import build_assistant
 from assistant.evaluate import citation_is_valid
-from assistant.settings import Settings
 
 from .conftest import NIS2, POA_2022, POA_2023, cli
 
 CITATION_KEYS = {"n", "source", "title", "page", "locator", "quote", "url"}
-
-
-@pytest.fixture(scope="module")
-def settings(library) -> Settings:
-    return Settings(
-        data_dir=Path(library["POLICY_ASSISTANT_DATA_DIR"]),
-        corpus_dir=Path(library["POLICY_ASSISTANT_CORPUS_DIR"]),
-    )
 
 
 @pytest.fixture(scope="module")

@@ -32,14 +32,6 @@ QUESTION = (
 
 
 @pytest.fixture(scope="module")
-def settings(library) -> Settings:
-    return Settings(
-        data_dir=Path(library["POLICY_ASSISTANT_DATA_DIR"]),
-        corpus_dir=Path(library["POLICY_ASSISTANT_CORPUS_DIR"]),
-    )
-
-
-@pytest.fixture(scope="module")
 def searcher(settings, embedder):
     return build_searcher(settings, embedder)
 

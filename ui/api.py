@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assistant import Settings
+from assistant.answer import Citation
 from assistant.feedback import FeedbackLog
 from assistant.library import Library, LibraryError
 
@@ -37,20 +38,10 @@ class AskRequest(BaseModel):
         return value.strip()
 
 
-class CitationOut(BaseModel):
-    n: int
-    source: str
-    title: str
-    page: int | None
-    locator: str | None
-    quote: str
-    url: str
-
-
 class AnswerOut(BaseModel):
     answer: str
     abstained: bool
-    citations: list[CitationOut]
+    citations: list[Citation]
 
 
 class FeedbackIn(BaseModel):
