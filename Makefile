@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup serve test test-llm lint bench clean
+.PHONY: setup serve test test-llm lint browser bench clean
 
 setup: $(STAMP)
 
@@ -25,9 +25,12 @@ $(STAMP): pyproject.toml constraints.txt
 serve: setup
 	$(BIN)/policy-assistant serve
 
-## test: set up, lint, run the test suite
-test: setup lint
+## test: set up, lint, run the test suite (installs Debian's chromium for the browser tests)
+test: setup lint browser
 	$(BIN)/python -m pytest
+
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
 
 ## test-llm: build llama-cpp-python (about 5 minutes), serve SmolLM2-135M on loopback, test end to end
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF

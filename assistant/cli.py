@@ -218,7 +218,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True):
+def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, embedder=None):
     """The web app over one searcher, assistant and library (the ingest job wired in)."""
     from ingest import ChunkingConfig, ingest
     from ui.app import create_app
@@ -226,7 +226,7 @@ def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True):
     from .components import build_assistant, build_embedder, build_searcher, build_store
     from .library import Library
 
-    embedder = build_embedder(settings)
+    embedder = embedder or build_embedder(settings)
     store = build_store(settings, embedder)
 
     def ingest_fn(paths, prune: bool):

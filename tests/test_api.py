@@ -46,8 +46,8 @@ def settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def app(settings):
-    return build_web_app(settings, chat=False, sync=True)
+def app(settings, embedder):
+    return build_web_app(settings, chat=False, sync=True, embedder=embedder)
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +214,7 @@ def test_cors_allow_list_and_frame_ancestors(client):
     assert csp == "frame-ancestors 'self' https://partner.example.org"
 
 
-def test_rate_limit_answers_429_with_retry_after(settings):
+def test_rate_limit_answers_429_with_retry_after(settings, embedder):
     limited = build_web_app(
         settings.model_copy(update={"rate_limit_per_minute": 2}), chat=False, sync=False
     )
@@ -228,9 +228,14 @@ def test_rate_limit_answers_429_with_retry_after(settings):
     assert int(last.headers["retry-after"]) >= 1 and last.json()["error"]
 
 
-def test_api_keys_when_configured(settings):
+def test_api_keys_when_configured(settings, embedder):
     keyed = TestClient(
-        build_web_app(settings.model_copy(update={"api_keys": ["k-123"]}), chat=False, sync=False)
+        build_web_app(
+            settings.model_copy(update={"api_keys": ["k-123"]}),
+            chat=False,
+            sync=False,
+            embedder=embedder,
+        )
     )
     assert keyed.post("/api/v1/ask", json={"question": "What is EU-CyCLONe?"}).status_code == 401
     ok = keyed.post(
@@ -239,7 +244,7 @@ def test_api_keys_when_configured(settings):
     assert ok.status_code == 200
 
 
-def test_without_admin_token_changes_are_switched_off(settings):
+def test_without_admin_token_changes_are_switched_off(settings, embedder):
     closed = TestClient(
         build_web_app(
             settings.model_copy(update={"admin_token": SecretStr("")}), chat=False, sync=False

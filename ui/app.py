@@ -110,5 +110,12 @@ def create_app(
         from .chat import build_chat_ui
 
         blocks = build_chat_ui(assistant, library, settings, feedback)
-        app = gr.mount_gradio_app(app, blocks, path="/", show_error=False, pwa=False)
+        app = gr.mount_gradio_app(
+            app,
+            blocks,
+            path="/",
+            show_error=False,
+            pwa=False,
+            max_file_size=int(settings.max_upload_mb * 2**20),
+        )
     return app

@@ -1,0 +1,96 @@
+"""The Gradio chat's API endpoint through the real `gradio_client`, against the real app served by
+uvicorn on a loopback port (also home of `running_app`, which the browser tests share)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from assistant import Settings
+
+from .conftest import free_port
+
+
+@contextlib.contextmanager
+def running_app(settings: Settings, embedder: Any) -> Iterator[str]:
+    """The whole web app (Gradio chat included) served in a thread; yields its base URL.
+
+    The session's embedder is passed in, so the model is loaded once per test run.
+    """
+    import uvicorn
+
+    from assistant.cli import build_web_app
+
+    app = build_web_app(settings, chat=True, sync=False, embedder=embedder)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.1)
+    with urllib.request.urlopen(f"{url}/api/v1/health", timeout=30) as response:
+        assert response.status == 200
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def settings_for(env: dict[str, str], **overrides: Any) -> Settings:
+    return Settings(
+        corpus_dir=env["POLICY_ASSISTANT_CORPUS_DIR"],
+        data_dir=env["POLICY_ASSISTANT_DATA_DIR"],
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="module")
+def app_url(library: dict[str, str], embedder: Any) -> Iterator[str]:
+    with running_app(settings_for(library), embedder) as url:
+        yield url
+
+
+def test_chat_endpoint_answers_with_citations(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    result = client.predict(message="What does Article 23 of NIS2 require?", api_name="/chat")
+
+    assert isinstance(result, str)
+    assert "[1]" in result
+    assert "Sources:" in result
+    assert "Directive (EU) 2022/2555 (NIS 2 Directive)" in result.split("Sources:", 1)[1]
+    assert "The library does not answer" not in result
+
+
+def test_chat_endpoint_is_listed_and_internal_events_are_not(app_url: str) -> None:
+    from gradio_client import Client
+
+    api = Client(app_url, verbose=False).view_api(print_info=False, return_format="dict")
+    assert set(api["named_endpoints"]) == {"/chat"}
+    assert [p["parameter_name"] for p in api["named_endpoints"]["/chat"]["parameters"]] == [
+        "message"
+    ]
+
+
+def test_without_admin_token_the_editor_controls_are_not_rendered(app_url: str) -> None:
+    with urllib.request.urlopen(f"{app_url}/config", timeout=30) as response:
+        config = json.load(response)
+    ids = {c["props"].get("elem_id") for c in config["components"]}
+    assert {"pa-chatbot", "pa-sources", "pa-documents"} <= ids
+    assert not {i for i in ids if i and i.startswith("pa-admin")}
+    assert not {"pa-upload", "pa-add", "pa-remove"} & ids

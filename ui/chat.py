@@ -1,0 +1,469 @@
+"""The Gradio UI: a Chat tab (streamed answers, a sources panel, thumbs up/down, Markdown export)
+and a Library tab (the documents; upload and removal for editors when ADMIN_TOKEN is set).
+
+Formatting only: answers come from ``assistant.stream``, documents from the ``Library``. Every
+piece of document text is HTML-escaped before it reaches the page, since documents may hold
+markup and scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant import Settings
+from assistant.feedback import FeedbackLog
+from assistant.library import SUPPORTED, Library, LibraryError
+
+from .embed import STATIC_DIR
+
+__all__ = [
+    "ABSTAINED_LABEL",
+    "EXAMPLES",
+    "answer_markdown",
+    "answer_text",
+    "build_chat_ui",
+    "md_text",
+    "sources_html",
+]
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "What does Article 23 of NIS2 require, and what are the reporting deadlines?",
+    "What is the UN Programme of Action on ICT security meant to do?",
+    "Which principles does the Paris Call for Trust and Security in Cyberspace set out?",
+    "Which confidence-building measures do States recommend for ICT security?",
+]
+ABSTAINED_LABEL = "Not in the library"
+SOURCES_PLACEHOLDER = '<p class="pa-empty">The passages an answer cites appear here.</p>'
+# Answers run on a CPU: a few at a time keeps each one fast; the rest wait in Gradio's queue.
+ANSWER_CONCURRENCY = 2
+
+_CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?=\s|$)", re.S)
+_QUOTE_SENTENCE = re.compile(r"[^.;!?\n]+[.;!?]?")
+_WORD = re.compile(r"\w+")
+_MD_SPECIAL = re.compile(r"([\\`*_~$|])")
+
+
+# --- formatting ---------------------------------------------------------------------------------
+def md_text(text: str) -> str:
+    """Document text made safe for the Chatbot's Markdown: shown as written, never as markup."""
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    text = text.replace("](", "]\\(").replace("![", "!\\[")
+    return re.sub(r"(?m)^(\s*)([#>+\-]|\d+[.)])", r"\1\\\2", text)
+
+
+def _where(citation: dict[str, Any]) -> str:
+    parts = [f"p. {citation['page']}"] if citation.get("page") is not None else []
+    if citation.get("locator"):
+        parts.append(str(citation["locator"]))
+    return ", ".join(parts)
+
+
+def _label(citation: dict[str, Any]) -> str:
+    where = _where(citation)
+    return f"[{citation['n']}] {citation['title']}" + (f", {where}" if where else "")
+
+
+def answer_markdown(answer: dict[str, Any], *, final: bool = True) -> str:
+    """What the chat shows for an answer (``Answer.as_json()``): the text, then its sources."""
+    text = md_text(answer["answer"]) + ("" if final else " …")
+    if answer["abstained"]:
+        text = f"⚠️ **{ABSTAINED_LABEL}.**\n\n> " + text.replace("\n", "\n> ")
+    if final and answer["citations"]:
+        heading = "Closest passages" if answer["abstained"] else "Sources"
+        labels = "  \n".join(md_text(_label(c)) for c in answer["citations"])
+        text += f"\n\n*{heading}:*  \n{labels}"
+    return text
+
+
+def answer_text(answer: dict[str, Any]) -> str:
+    """The plain text the API endpoint returns: the answer, then ``[n] title, p. X, locator``."""
+    lines = [answer["answer"]]
+    if answer["citations"]:
+        lines += ["", "Sources:"] + [_label(c) for c in answer["citations"]]
+    return "\n".join(lines)
+
+
+def cited_sentences(answer_text_: str) -> dict[int, list[str]]:
+    """For each citation number, the answer's sentences that cite it (markers stripped)."""
+    cited: dict[int, list[str]] = {}
+    for match in _CITED.finditer(answer_text_):
+        sentence = match.group(1).strip()
+        for n in re.findall(r"\d+", match.group(2)):
+            cited.setdefault(int(n), []).append(sentence)
+    return cited
+
+
+def _span_of(sentence: str, quote: str) -> tuple[int, int] | None:
+    """Where ``sentence`` stands in ``quote``: verbatim (spacing aside), else the quote sentence
+    sharing most of its words (answers an LLM wrote in its own words)."""
+    tokens = sentence.split()
+    if len(tokens) < 3:
+        return None
+    found = re.search(r"\s+".join(map(re.escape, tokens)), quote)
+    if found:
+        return found.span()
+    words = {w.lower() for w in _WORD.findall(sentence)}
+    if not words:
+        return None
+    best, best_share = None, 0.6
+    for part in _QUOTE_SENTENCE.finditer(quote):
+        share = len(words & {w.lower() for w in _WORD.findall(part.group())}) / len(words)
+        if share >= best_share:
+            best, best_share = part.span(), share
+    return best
+
+
+def highlight(quote: str, sentences: list[str]) -> str:
+    """``quote`` as escaped HTML with the cited sentences in ``<mark>``."""
+    spans = sorted(s for s in (_span_of(x, quote) for x in sentences) if s)
+    out, pos = [], 0
+    for start, end in spans:
+        if start < pos:
+            continue
+        out += [html.escape(quote[pos:start]), "<mark>", html.escape(quote[start:end]), "</mark>"]
+        pos = end
+    out.append(html.escape(quote[pos:]))
+    return "".join(out)
+
+
+def _safe_href(url: str) -> str | None:
+    """Only links into this app or to http(s) pages (never ``javascript:`` and the like)."""
+    if url.startswith(("http://", "https://")) or (url.startswith("/") and url[1:2] != "/"):
+        return url
+    return None
+
+
+def sources_html(answer: dict[str, Any] | None) -> str:
+    """The sources panel: each citation's title, page, locator, quote (cited part marked), link."""
+    if not answer or not answer["citations"]:
+        return SOURCES_PLACEHOLDER
+    cited = {} if answer["abstained"] else cited_sentences(answer["answer"])
+    items = []
+    for c in answer["citations"]:
+        where = html.escape(_where(c))
+        title = html.escape(c["title"])
+        href = _safe_href(c["url"])
+        link = (
+            f'<a class="pa-open" href="{html.escape(href)}" target="_blank" '
+            f'rel="noopener noreferrer">Open the document{" at p. " + str(c["page"]) if c.get("page") else ""} ↗</a>'
+            if href
+            else ""
+        )
+        items.append(
+            f'<li class="pa-source" id="pa-source-{int(c["n"])}">'
+            f'<div class="pa-source-head"><span class="pa-n">[{int(c["n"])}]</span>{title}'
+            + (f' <span class="pa-where">· {where}</span>' if where else "")
+            + f"</div><blockquote>{highlight(c['quote'], cited.get(int(c['n']), []))}</blockquote>"
+            f"{link}</li>"
+        )
+    notice = (
+        f'<p class="pa-abstained"><strong>{ABSTAINED_LABEL}.</strong> These are the closest '
+        "passages found; they do not answer the question.</p>"
+        if answer["abstained"]
+        else ""
+    )
+    heading = "Closest passages" if answer["abstained"] else "Sources"
+    return f'<div class="pa-sources">{notice}<h3>{heading}</h3><ol>{"".join(items)}</ol></div>'
+
+
+def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -> str:
+    """The conversation as a Markdown document (what Export downloads)."""
+    lines = [
+        "# Conversation with the policy library",
+        "",
+        f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+    ]
+    for i, record in enumerate(records, start=1):
+        answer = record["answer"]
+        lines += ["", f"## {i}. {record['question']}", ""]
+        lines.append(
+            f"**{ABSTAINED_LABEL}.** {answer['answer']}"
+            if answer["abstained"]
+            else answer["answer"]
+        )
+        if answer["citations"]:
+            lines += ["", "Sources:", ""]
+        for c in answer["citations"]:
+            url = c["url"] if c["url"].startswith("http") else public_url.rstrip("/") + c["url"]
+            lines.append(f"- {_label(c)} <{url}>")
+            lines += ["", *(f"  > {line}" for line in c["quote"].splitlines() if line.strip()), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def documents_table(library: Library) -> list[list[Any]]:
+    """Rows of the Library tab: title, type, pages, chunks, when ingested."""
+    rows = []
+    for d in library.documents():
+        when = (d.get("ingested_at") or "")[:16].replace("T", " ")
+        rows.append([d["title"], d["kind"].upper(), d.get("pages") or "", d["chunks"], when])
+    return rows
+
+
+def _document_choices(library: Library) -> list[tuple[str, str]]:
+    return [(f"{d['title']} ({d['source']})", d["source"]) for d in library.documents()]
+
+
+# --- the UI -------------------------------------------------------------------------------------
+def build_chat_ui(
+    assistant: Any, library: Library, settings: Settings, feedback: FeedbackLog
+) -> gr.Blocks:
+    """The Blocks mounted at /. ``assistant`` has ``ask`` and ``stream`` (``assistant.Assistant``)."""
+
+    def chat(message: str) -> str:
+        """Answer a question from the library; returns the answer text, then its sources."""
+        question = (message or "").strip()
+        if not question:
+            raise gr.Error("the question is empty")
+        if len(question) > settings.max_question_chars:
+            raise gr.Error(f"the question is longer than {settings.max_question_chars} characters")
+        return answer_text(assistant.ask(question, []).as_json())
+
+    with gr.Blocks(title="Policy assistant", delete_cache=(3600, 3600)) as blocks:
+        gr.Markdown(
+            "# Policy assistant\nAnswers questions over the library of policy documents. "
+            "Every sentence of an answer cites the passage it comes from; open a source to check it."
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                _chat_tab(assistant, settings, feedback)
+            with gr.Tab("Library", id="library"):
+                table, choice = _library_tab(library, settings.admin_token.get_secret_value())
+        if choice is None:
+            blocks.load(lambda: documents_table(library), outputs=table, api_visibility="private")
+        else:
+            blocks.load(
+                lambda: (documents_table(library), gr.Dropdown(choices=_document_choices(library))),
+                outputs=[table, choice],
+                api_visibility="private",
+            )
+        gr.api(chat, api_name="chat", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
+    return blocks
+
+
+def _chat_tab(assistant: Any, settings: Settings, feedback: FeedbackLog) -> None:
+    """The conversation, the question box, examples, export, and the sources panel."""
+    export_dir = Path(tempfile.mkdtemp(prefix="policy-assistant-exports-"))
+
+    def history_of(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+        turns = []
+        for r in records:
+            turns += [
+                {"role": "user", "content": r["question"][: settings.max_history_chars]},
+                {
+                    "role": "assistant",
+                    "content": r["answer"]["answer"][: settings.max_history_chars],
+                },
+            ]
+        return turns[-settings.max_history_turns :] if settings.max_history_turns else []
+
+    def messages_of(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+        messages = []
+        for r in records:
+            messages += [
+                {"role": "user", "content": md_text(r["question"])},
+                {"role": "assistant", "content": answer_markdown(r["answer"])},
+            ]
+        return messages
+
+    def export_file(records: list[dict[str, Any]]) -> str:
+        text = conversation_markdown(records, settings.public_url)
+        folder = export_dir / hashlib.sha256(text.encode()).hexdigest()[:16]
+        folder.mkdir(exist_ok=True)
+        path = folder / "policy-assistant-conversation.md"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    def respond(message: str, records: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+        question = (message or "").strip()[: settings.max_question_chars]
+        if not question:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        shown = messages_of(records) + [{"role": "user", "content": md_text(question)}]
+        pending = {"role": "assistant", "content": "…"}
+        yield "", [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+        last = None
+        try:
+            for partial in assistant.stream(question, history_of(records)):
+                last = partial.as_json()
+                pending["content"] = answer_markdown(last, final=False)
+                yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+        except Exception:
+            log.exception("answering failed")
+            last = None
+        if last is None:
+            pending["content"] = "⚠️ The assistant could not answer just now; please try again."
+            yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+            return
+        records = [*records, {"question": question, "answer": last}]
+        export = gr.DownloadButton(value=export_file(records), visible=True)
+        yield gr.skip(), messages_of(records), sources_html(last), records, export
+
+    def on_like(records: list[dict[str, Any]], data: gr.LikeData) -> None:
+        index = data.index[0] if isinstance(data.index, list | tuple) else data.index
+        if isinstance(data.liked, bool) and 0 <= index // 2 < len(records):
+            record = records[index // 2]
+            feedback.record(record["question"], record["answer"], data.liked)
+
+    def show_sources(records: list[dict[str, Any]], data: gr.SelectData) -> Any:
+        index = data.index[0] if isinstance(data.index, list | tuple) else data.index
+        ok = 0 <= index // 2 < len(records)
+        return sources_html(records[index // 2]["answer"]) if ok else gr.skip()
+
+    def clear() -> tuple[Any, ...]:
+        return [], [], SOURCES_PLACEHOLDER, gr.DownloadButton(value=None, visible=False)
+
+    records = gr.State([])
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                height=520,
+                latex_delimiters=[],
+                buttons=["copy"],
+                placeholder="Ask about the documents in the library, e.g. NIS2 reporting "
+                "deadlines, the UN Programme of Action or the Paris Call.",
+                elem_id="pa-chatbot",
+            )
+            with gr.Row():
+                textbox = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask a question…",
+                    max_length=settings.max_question_chars,
+                    scale=5,
+                    autofocus=True,
+                    elem_id="pa-question",
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="pa-ask")
+            gr.Examples(EXAMPLES, inputs=textbox, label="Example questions")
+            with gr.Row():
+                clear_button = gr.Button("New conversation", size="sm")
+                export = gr.DownloadButton(
+                    "Export conversation (Markdown)", visible=False, size="sm", elem_id="pa-export"
+                )
+        with gr.Column(scale=2):
+            sources = gr.HTML(
+                SOURCES_PLACEHOLDER,
+                css_template=(STATIC_DIR / "sources.css").read_text(encoding="utf-8"),
+                js_on_load=None,
+                elem_id="pa-sources",
+                max_height=700,
+            )
+    gr.on(
+        [textbox.submit, send.click],
+        respond,
+        inputs=[textbox, records],
+        outputs=[textbox, chatbot, sources, records, export],
+        api_visibility="private",
+        concurrency_limit=ANSWER_CONCURRENCY,
+        concurrency_id="answer",
+        show_progress="minimal",
+    )
+    chatbot.like(on_like, inputs=[records], outputs=None, api_visibility="private")
+    chatbot.select(show_sources, inputs=[records], outputs=[sources], api_visibility="private")
+    for trigger in (clear_button.click, chatbot.clear):
+        trigger(clear, outputs=[chatbot, records, sources, export], api_visibility="private")
+
+
+def _library_tab(library: Library, admin_token: str) -> tuple[gr.Dataframe, gr.Dropdown | None]:
+    """The documents table, and the editors' area only when an admin token is configured.
+    Returns the table and the editors' document choice (None without a token)."""
+    gr.Markdown("The documents the assistant answers from.")
+    table = gr.Dataframe(
+        value=documents_table(library),
+        headers=["Title", "Type", "Pages", "Chunks", "Ingested (UTC)"],
+        datatype=["str", "str", "str", "number", "str"],
+        interactive=False,
+        wrap=True,
+        column_widths=["52%", "9%", "9%", "10%", "20%"],
+        elem_id="pa-documents",
+    )
+    refresh = gr.Button("Refresh", size="sm")
+    refresh.click(lambda: documents_table(library), outputs=table, api_visibility="private")
+    choice = _editors_area(library, admin_token, table) if admin_token else None
+    return table, choice
+
+
+def _editors_area(library: Library, admin_token: str, table: gr.Dataframe) -> gr.Dropdown:
+    """Upload and removal; every action checks the token (in constant time)."""
+    refused = "⚠️ The admin token is not valid."
+
+    def authorised(token: str) -> bool:
+        return hmac.compare_digest((token or "").encode(), admin_token.encode())
+
+    def refreshed() -> tuple[list[list[Any]], gr.Dropdown]:
+        return documents_table(library), gr.Dropdown(choices=_document_choices(library), value=None)
+
+    # Gradio finds its progress tracker by this default value (its documented pattern).
+    def add(token: str, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+        if not authorised(token) or not path:
+            return refused if path else "⚠️ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
+        name = Path(path).name
+        progress(0.1, desc=f"Reading, splitting and embedding {name}…")
+        try:
+            source, report = library.add(name, Path(path).read_bytes())
+        except LibraryError as exc:
+            status = f"⚠️ Could not add {md_text(name)}: {md_text(str(exc))}"
+            return status, gr.skip(), gr.skip(), gr.skip()
+        progress(1.0, desc="Done")
+        passages = getattr(report, "chunks_written", 0)
+        status = f"**Added** {md_text(name)} as {md_text(source)} ({passages} passages); it is answerable now."
+        return status, *refreshed(), None
+
+    def remove(token: str, source: str | None) -> tuple:
+        if not authorised(token) or not source:
+            return refused if source else "⚠️ Choose a document first.", gr.skip(), gr.skip()
+        try:
+            library.remove(source)
+        except LibraryError as exc:
+            return f"⚠️ {md_text(str(exc))}", gr.skip(), gr.skip()
+        return f"**Removed** {md_text(source)}.", *refreshed()
+
+    with gr.Accordion("Editors: add or remove documents", open=True, elem_id="pa-admin"):
+        token = gr.Textbox(label="Admin token", type="password", elem_id="pa-admin-token")
+        with gr.Row():
+            upload = gr.File(
+                label="Document (PDF, HTML, Markdown, TXT, DOCX)",
+                file_types=sorted(SUPPORTED),
+                type="filepath",
+                elem_id="pa-upload",
+            )
+            with gr.Column():
+                add_button = gr.Button("Add to the library", variant="primary", elem_id="pa-add")
+                choice = gr.Dropdown(
+                    label="Document to remove", choices=_document_choices(library), value=None
+                )
+                remove_button = gr.Button(
+                    "Remove from the library", variant="stop", elem_id="pa-remove"
+                )
+        status = gr.Markdown(elem_id="pa-admin-status")
+    # one change to the library at a time (the Library also serialises ingests)
+    add_button.click(
+        add,
+        inputs=[token, upload],
+        outputs=[status, table, choice, upload],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="library",
+    )
+    remove_button.click(
+        remove,
+        inputs=[token, choice],
+        outputs=[status, table, choice],
+        api_visibility="private",
+        concurrency_limit=1,
+        concurrency_id="library",
+    )
+    return choice
