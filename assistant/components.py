@@ -83,16 +83,21 @@ def build_llm(settings: Settings) -> Any:
     )
 
 
+FROM_SETTINGS: Any = object()  # build_assistant's default: the LLM the settings name, if any
+
+
 def build_assistant(
-    settings: Settings, searcher: HybridSearcher | None = None, llm: Any = None
+    settings: Settings, searcher: HybridSearcher | None = None, llm: Any = FROM_SETTINGS
 ) -> Assistant:
+    """The assistant; ``llm`` is a LangChain chat model, None for none, or (by default) the
+    endpoint named by the settings."""
     from .compose import ComposeConfig
     from .core import Assistant
 
     searcher = searcher or build_searcher(settings, build_embedder(settings))
     return Assistant(
         searcher,
-        llm=llm if llm is not None else build_llm(settings),
+        llm=build_llm(settings) if llm is FROM_SETTINGS else llm,
         min_support=settings.llm_min_support,
         k=settings.answer_passages,
         compose=ComposeConfig(
