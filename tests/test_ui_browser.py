@@ -370,7 +370,7 @@ HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
 def test_document_markup_is_shown_as_text_in_the_chat_ui() -> None:
-    from ui.chat import answer_markdown, sources_html
+    from ui.render import answer_markdown, sources_html
 
     answer = {
         "answer": f"{HOSTILE} is quoted here. [1]",

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import logging
-import re
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +23,15 @@ from assistant.feedback import FeedbackLog
 from assistant.library import SUPPORTED, Library, LibraryError
 
 from .embed import STATIC_DIR
+from .render import (
+    ABSTAINED_LABEL,
+    SOURCES_PLACEHOLDER,
+    answer_markdown,
+    answer_text,
+    conversation_markdown,
+    md_text,
+    sources_html,
+)
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -45,162 +51,8 @@ EXAMPLES = [
     "Which principles does the Paris Call for Trust and Security in Cyberspace set out?",
     "Which confidence-building measures do States recommend for ICT security?",
 ]
-ABSTAINED_LABEL = "Not in the library"
-SOURCES_PLACEHOLDER = '<p class="pa-empty">The passages an answer cites appear here.</p>'
 # Answers run on a CPU: a few at a time keeps each one fast; the rest wait in Gradio's queue.
 ANSWER_CONCURRENCY = 2
-
-_CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?=\s|$)", re.S)
-_QUOTE_SENTENCE = re.compile(r"[^.;!?\n]+[.;!?]?")
-_WORD = re.compile(r"\w+")
-_MD_SPECIAL = re.compile(r"([\\`*_~$|])")
-
-
-# --- formatting ---------------------------------------------------------------------------------
-def md_text(text: str) -> str:
-    """Document text made safe for the Chatbot's Markdown: shown as written, never as markup."""
-    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-    text = text.replace("](", "]\\(").replace("![", "!\\[")
-    return re.sub(r"(?m)^(\s*)([#>+\-]|\d+[.)])", r"\1\\\2", text)
-
-
-def _where(citation: dict[str, Any]) -> str:
-    parts = [f"p. {citation['page']}"] if citation.get("page") is not None else []
-    if citation.get("locator"):
-        parts.append(str(citation["locator"]))
-    return ", ".join(parts)
-
-
-def _label(citation: dict[str, Any]) -> str:
-    where = _where(citation)
-    return f"[{citation['n']}] {citation['title']}" + (f", {where}" if where else "")
-
-
-def answer_markdown(answer: dict[str, Any], *, final: bool = True) -> str:
-    """What the chat shows for an answer (``Answer.as_json()``): the text, then its sources."""
-    text = md_text(answer["answer"]) + ("" if final else " …")
-    if answer["abstained"]:
-        text = f"⚠️ **{ABSTAINED_LABEL}.**\n\n> " + text.replace("\n", "\n> ")
-    if final and answer["citations"]:
-        heading = "Closest passages" if answer["abstained"] else "Sources"
-        labels = "  \n".join(md_text(_label(c)) for c in answer["citations"])
-        text += f"\n\n*{heading}:*  \n{labels}"
-    return text
-
-
-def answer_text(answer: dict[str, Any]) -> str:
-    """The plain text the API endpoint returns: the answer, then ``[n] title, p. X, locator``."""
-    lines = [answer["answer"]]
-    if answer["citations"]:
-        lines += ["", "Sources:"] + [_label(c) for c in answer["citations"]]
-    return "\n".join(lines)
-
-
-def cited_sentences(answer_text_: str) -> dict[int, list[str]]:
-    """For each citation number, the answer's sentences that cite it (markers stripped)."""
-    cited: dict[int, list[str]] = {}
-    for match in _CITED.finditer(answer_text_):
-        sentence = match.group(1).strip()
-        for n in re.findall(r"\d+", match.group(2)):
-            cited.setdefault(int(n), []).append(sentence)
-    return cited
-
-
-def _span_of(sentence: str, quote: str) -> tuple[int, int] | None:
-    """Where ``sentence`` stands in ``quote``: verbatim (spacing aside), else the quote sentence
-    sharing most of its words (answers an LLM wrote in its own words)."""
-    tokens = sentence.split()
-    if len(tokens) < 3:
-        return None
-    found = re.search(r"\s+".join(map(re.escape, tokens)), quote)
-    if found:
-        return found.span()
-    words = {w.lower() for w in _WORD.findall(sentence)}
-    if not words:
-        return None
-    best, best_share = None, 0.6
-    for part in _QUOTE_SENTENCE.finditer(quote):
-        share = len(words & {w.lower() for w in _WORD.findall(part.group())}) / len(words)
-        if share >= best_share:
-            best, best_share = part.span(), share
-    return best
-
-
-def highlight(quote: str, sentences: list[str]) -> str:
-    """``quote`` as escaped HTML with the cited sentences in ``<mark>``."""
-    spans = sorted(s for s in (_span_of(x, quote) for x in sentences) if s)
-    out, pos = [], 0
-    for start, end in spans:
-        if start < pos:
-            continue
-        out += [html.escape(quote[pos:start]), "<mark>", html.escape(quote[start:end]), "</mark>"]
-        pos = end
-    out.append(html.escape(quote[pos:]))
-    return "".join(out)
-
-
-def _safe_href(url: str) -> str | None:
-    """Only links into this app or to http(s) pages (never ``javascript:`` and the like)."""
-    if url.startswith(("http://", "https://")) or (url.startswith("/") and url[1:2] != "/"):
-        return url
-    return None
-
-
-def sources_html(answer: dict[str, Any] | None) -> str:
-    """The sources panel: each citation's title, page, locator, quote (cited part marked), link."""
-    if not answer or not answer["citations"]:
-        return SOURCES_PLACEHOLDER
-    cited = {} if answer["abstained"] else cited_sentences(answer["answer"])
-    items = []
-    for c in answer["citations"]:
-        where = html.escape(_where(c))
-        title = html.escape(c["title"])
-        href = _safe_href(c["url"])
-        link = (
-            f'<a class="pa-open" href="{html.escape(href)}" target="_blank" '
-            f'rel="noopener noreferrer">Open the document{" at p. " + str(c["page"]) if c.get("page") else ""} ↗</a>'
-            if href
-            else ""
-        )
-        items.append(
-            f'<li class="pa-source" id="pa-source-{int(c["n"])}">'
-            f'<div class="pa-source-head"><span class="pa-n">[{int(c["n"])}]</span>{title}'
-            + (f' <span class="pa-where">· {where}</span>' if where else "")
-            + f"</div><blockquote>{highlight(c['quote'], cited.get(int(c['n']), []))}</blockquote>"
-            f"{link}</li>"
-        )
-    notice = (
-        f'<p class="pa-abstained"><strong>{ABSTAINED_LABEL}.</strong> These are the closest '
-        "passages found; they do not answer the question.</p>"
-        if answer["abstained"]
-        else ""
-    )
-    heading = "Closest passages" if answer["abstained"] else "Sources"
-    return f'<div class="pa-sources">{notice}<h3>{heading}</h3><ol>{"".join(items)}</ol></div>'
-
-
-def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -> str:
-    """The conversation as a Markdown document (what Export downloads)."""
-    lines = [
-        "# Conversation with the policy library",
-        "",
-        f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
-    ]
-    for i, record in enumerate(records, start=1):
-        answer = record["answer"]
-        lines += ["", f"## {i}. {record['question']}", ""]
-        lines.append(
-            f"**{ABSTAINED_LABEL}.** {answer['answer']}"
-            if answer["abstained"]
-            else answer["answer"]
-        )
-        if answer["citations"]:
-            lines += ["", "Sources:", ""]
-        for c in answer["citations"]:
-            url = c["url"] if c["url"].startswith("http") else public_url.rstrip("/") + c["url"]
-            lines.append(f"- {_label(c)} <{url}>")
-            lines += ["", *(f"  > {line}" for line in c["quote"].splitlines() if line.strip()), ""]
-    return "\n".join(lines).rstrip() + "\n"
 
 
 def documents_table(library: Library) -> list[list[Any]]:
