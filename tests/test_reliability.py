@@ -130,3 +130,67 @@ def test_app_opens_no_outbound_connection(tmp_path, library):
         e for e in events if not any(a in e[1] for a in allowed) and not e[1].startswith("'/")
     ]
     assert not outside, outside
+
+
+def kestrel(version: str) -> str:
+    paragraphs = [
+        f"{n}. Under the {version} of the Kestrel framework, incident handlers must log every "
+        f"alert, rank it by severity and notify the Kestrel board; this is rule {n} of the "
+        f"{version}, which applies to all member agencies."
+        for n in range(1, 13)
+    ]
+    return "# The Kestrel framework\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def test_questions_during_a_reingest_never_see_half_a_document(tmp_path, embedder):
+    """Ask while a changed document is re-ingested: no errors, and an answer's passages of that
+    document all come from one version, the old or the new."""
+    from fastapi.testclient import TestClient
+
+    from assistant.cli import build_web_app
+    from assistant.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kestrel.md").write_text(kestrel("first edition"))
+    settings = Settings(
+        corpus_dir=corpus, data_dir=tmp_path / "data", admin_token="t", rate_limit_per_minute=0,
+        store_refresh_seconds=0,
+    )  # fmt: skip
+    client = TestClient(build_web_app(settings, chat=False, sync=True, embedder=embedder))
+    stop = threading.Event()
+    seen: list[set[str]] = []
+    errors: list[str] = []
+
+    def ask_repeatedly() -> None:
+        while not stop.is_set():
+            r = client.post(
+                "/api/v1/ask",
+                json={"question": "What must incident handlers do under the Kestrel framework?"},
+            )
+            if r.status_code != 200:
+                errors.append(r.text)
+                continue
+            quotes = [c["quote"] for c in r.json()["citations"] if c["source"] == "kestrel.md"]
+            seen.append(
+                {
+                    "first" if "first edition" in q else "second" if "second edition" in q else "?"
+                    for q in quotes
+                }
+            )
+
+    asker = threading.Thread(target=ask_repeatedly)
+    asker.start()
+    try:
+        time.sleep(1.0)
+        (corpus / "kestrel.md").write_text(kestrel("second edition"))
+        report = client.post("/api/v1/ingest", headers={"Authorization": "Bearer t"}).json()
+        assert report["updated"] == ["kestrel.md"]
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        asker.join(timeout=60)
+    assert not errors, errors[:3]
+    assert len(seen) >= 5
+    assert all(len(versions) == 1 and "?" not in versions for versions in seen if versions), seen
+    assert {"first"} in seen and {"second"} in seen, "questions were answered before and after"
