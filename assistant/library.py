@@ -3,10 +3,17 @@
 The ingest job itself is injected (``ingest_fn``) by the composition root, so the core does not
 import the ingest package; one ingest runs at a time, and the searcher is refreshed after each,
 so new documents are answerable at once.
+
+An upload is stored under a generated name inside ``CORPUS_DIR/uploads`` (the name the client
+sent only lends a readable stem), and is deleted again whenever it is not added whole: refused
+by the ingest (its content checked against its extension there), a duplicate of a document
+already in the library (same bytes under another name: refused with the original's source, so
+the library never answers with two copies), or an unexpected error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import unicodedata
@@ -16,7 +23,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Library", "LibraryError", "safe_upload_name"]
+__all__ = [
+    "DuplicateDocumentError",
+    "Library",
+    "LibraryBusyError",
+    "LibraryError",
+    "UploadTooLargeError",
+    "safe_upload_name",
+]
 
 SUPPORTED = {".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"}
 UPLOAD_FOLDER = "uploads"
@@ -24,6 +38,22 @@ UPLOAD_FOLDER = "uploads"
 
 class LibraryError(Exception):
     """A request the library refuses; the message is shown to the editor."""
+
+
+class UploadTooLargeError(LibraryError):
+    """An upload over ``max_upload_bytes``."""
+
+
+class DuplicateDocumentError(LibraryError):
+    """An upload with the same bytes as a document already in the library."""
+
+    def __init__(self, original: str) -> None:
+        super().__init__(f"the same file is already in the library as {original}")
+        self.original = original
+
+
+class LibraryBusyError(LibraryError):
+    """Another ingest held the library for too long."""
 
 
 def safe_upload_name(filename: str) -> str:
@@ -59,7 +89,7 @@ class Library:
 
     def _run(self, paths: Sequence[Path], prune: bool = False) -> Any:
         if not self._lock.acquire(timeout=600):
-            raise LibraryError("another ingest is still running; try again in a moment")
+            raise LibraryBusyError("another ingest is still running; try again in a moment")
         try:
             report = self._ingest(paths, prune)
         finally:
@@ -69,28 +99,47 @@ class Library:
 
     def add(self, filename: str, data: bytes) -> tuple[str, Any]:
         """Store an uploaded file under a safe generated name and ingest it: (source, report)."""
-        suffix = Path(filename).suffix.lower()
+        suffix = Path(filename.replace("\\", "/")).suffix.lower()
         if suffix not in SUPPORTED:
             raise LibraryError(
                 f"unsupported file type {suffix or '(none)'}: use PDF, HTML, Markdown, TXT or DOCX"
             )
         if len(data) > self.max_upload_bytes:
-            raise LibraryError(
-                f"file over the {self.max_upload_bytes / 2**20:.0f} MiB upload limit"
+            raise UploadTooLargeError(
+                f"file over the {self.max_upload_bytes / 2**20:g} MiB upload limit"
             )
         if not data.strip():
             raise LibraryError("the file is empty")
+        original = self._holder(hashlib.sha256(data).hexdigest())
+        if original:
+            raise DuplicateDocumentError(original)
         folder = self.corpus_dir / UPLOAD_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / safe_upload_name(filename)
+        source = path.relative_to(self.corpus_dir).as_posix()
         path.write_bytes(data)
-        report = self._run([path])
-        if report.failed:
-            path.unlink(
-                missing_ok=True
-            )  # nothing half-added: the store refused it, so does the folder
-            raise LibraryError(report.failed[0][1])
-        return path.relative_to(self.corpus_dir).as_posix(), report
+        try:
+            report = self._run([path])
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if source not in report.added:
+            # nothing half-added: what the store refused, the folder does not keep either
+            path.unlink(missing_ok=True)
+            duplicate = dict(getattr(report, "duplicates", ()))
+            if source in duplicate:  # the same bytes were added meanwhile
+                raise DuplicateDocumentError(duplicate[source])
+            reasons = dict(report.failed)
+            raise LibraryError(reasons.get(source) or "the document could not be added")
+        return source, report
+
+    def _holder(self, content_hash: str) -> str | None:
+        """The source of the document in the library whose file has these bytes, if any."""
+        self.searcher.refresh()
+        for record in sorted(self.searcher.documents.values(), key=lambda r: r.source):
+            if record.content_hash == content_hash and (self.corpus_dir / record.source).is_file():
+                return record.source
+        return None
 
     def remove(self, source: str) -> Any:
         """Delete a document's file and its passages."""
@@ -107,7 +156,10 @@ class Library:
     def resolve(self, source: str) -> Path:
         """The file of ``source`` inside the corpus folder; anything that would leave it is refused."""
         root = self.corpus_dir.resolve()
-        path = (root / source).resolve()
+        try:
+            path = (root / source).resolve()
+        except (ValueError, OSError) as exc:  # a NUL byte, a name too long, a symlink loop
+            raise LibraryError("no such document") from exc
         if not path.is_relative_to(root) or path == root:
             raise LibraryError("no such document")
         return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ContentMismatchError",
     "EmptyDocumentError",
     "EncryptedDocumentError",
     "IngestError",
@@ -19,6 +20,10 @@ class IngestError(Exception):
 
 class UnsupportedTypeError(IngestError):
     pass
+
+
+class ContentMismatchError(UnsupportedTypeError):
+    """The content is not what the extension says (a PNG named .pdf, a program named .txt)."""
 
 
 class EmptyDocumentError(IngestError):

@@ -1,7 +1,9 @@
 """The ingest job: read files, chunk them, embed them and sync them into the store.
 
 Unchanged files (same content hash) are skipped, changed ones replaced, and with ``prune`` the
-documents whose files are gone are removed. Chunks of many documents are embedded in shared
+documents whose files are gone are removed. A file with the same bytes as a document already in
+the library under another name is not indexed twice: it is listed in ``duplicates`` (with a note)
+and the first copy stays the one that answers. Chunks of many documents are embedded in shared
 batches (the encoder is the bottleneck); each document is committed once all its chunks are
 written, so an interrupted run leaves whole documents only.
 """
@@ -19,7 +21,7 @@ from typing import Any
 from vectorstore import Chunk, ChunkStore, DocumentRecord, chunk_id
 
 from .catalog import CatalogEntry, read_catalog
-from .chunking import ChunkingConfig, embedding_text, pack
+from .chunking import ChunkingConfig, DraftChunk, embedding_text, pack
 from .errors import IngestError, TooLargeError
 from .readers import SUPPORTED_SUFFIXES, read_document
 from .structure import annotate
@@ -27,6 +29,7 @@ from .structure import annotate
 __all__ = ["IngestReport", "ingest", "prepare_document"]
 
 EMBED_BUFFER = 256  # chunks embedded together; big enough to keep the encoder's batches full
+MAX_CHUNK_CHARS = 4000  # a 200-token passage of real text is under 1,500 characters
 
 
 @dataclass
@@ -39,6 +42,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, the original)
     chunks_written: int = 0
     elapsed: float = 0.0
 
@@ -51,10 +55,11 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
+        duplicates = f", {len(self.duplicates)} duplicate(s) skipped" if self.duplicates else ""
         return (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged "
             f"{len(self.unchanged)}, removed {len(self.removed)}, failed {len(self.failed)}; "
-            f"{self.chunks_written} chunks written in {self.elapsed:.1f} s"
+            f"{self.chunks_written} chunks written in {self.elapsed:.1f} s{duplicates}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -65,6 +70,7 @@ class IngestReport:
             "removed": self.removed,
             "failed": [{"source": s, "reason": r} for s, r in self.failed],
             "notes": [{"source": s, "note": n} for s, n in self.notes],
+            "duplicates": [{"source": s, "original": o} for s, o in self.duplicates],
             "chunks_written": self.chunks_written,
             "elapsed": round(self.elapsed, 3),
         }
@@ -101,6 +107,71 @@ def collect_files(paths: Iterable[Path], root: Path, catalog_file: str) -> list[
     return list(dict.fromkeys(found))
 
 
+def _content_owners(
+    files: Sequence[Path], root: Path, committed: dict[str, DocumentRecord], max_file_bytes: int
+) -> dict[str, str]:
+    """content hash -> the source that holds those bytes in the library (the others with the
+    same bytes are duplicates): a committed document whose file is still there comes first,
+    then the files of this run in order. A committed file that is part of this run counts with
+    its current bytes, so swapping two files' contents is not mistaken for a duplicate."""
+    current: dict[str, str] = {}
+    for path in files:
+        try:
+            if path.suffix.lower() in SUPPORTED_SUFFIXES and path.stat().st_size <= max_file_bytes:
+                current[_source_name(path, root)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            continue  # reported by the main loop
+    owners: dict[str, str] = {}
+    for source in sorted(committed):
+        if source in current:
+            owners.setdefault(current[source], source)
+        elif (root / source).is_file():
+            owners.setdefault(committed[source].content_hash, source)
+    for source, content_hash in current.items():
+        owners.setdefault(content_hash, source)
+    return owners
+
+
+def _bounded(
+    drafts: list[DraftChunk], title: str, config: ChunkingConfig, tokenizer: Any
+) -> list[DraftChunk]:
+    """Drafts cut to at most ``MAX_CHUNK_CHARS`` characters each.
+
+    Chunks are sized in tokens, but a "word" longer than the tokenizer takes (a run of thousands
+    of letters without a space) is a single unknown token: without this cap a 2 MB line of such
+    text became one 2 MB passage, quoted whole in answers. Pieces are cut at spaces where there
+    are any; a piece whose embedded text would leave the model window keeps its chunk uncut.
+    """
+    out: list[DraftChunk] = []
+    for draft in drafts:
+        if len(draft.text) <= MAX_CHUNK_CHARS:
+            out.append(draft)
+            continue
+        pieces = _cut(draft.text, MAX_CHUNK_CHARS)
+        texts = [embedding_text(title, draft.heading, draft.locator, p) for p in pieces]
+        sizes = [len(ids) for ids in tokenizer(texts)["input_ids"]]
+        if max(sizes) > config.max_tokens:
+            out.append(draft)
+            continue
+        out.extend(DraftChunk(p, draft.page, draft.locator, draft.heading) for p in pieces)
+    return out
+
+
+def _cut(text: str, limit: int) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at the last space before the
+    limit when there is one in its second half."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", limit // 2, limit + 1)
+        cut = cut if cut > 0 else limit
+        piece, text = text[:cut].strip(), text[cut:].strip()
+        if piece:
+            pieces.append(piece)
+    if text:
+        pieces.append(text)
+    return pieces
+
+
 def prepare_document(
     path: Path,
     source: str,
@@ -114,7 +185,9 @@ def prepare_document(
     parsed = read_document(path, data)
     entry = catalog.get(source) or catalog.get(path.name)
     title = (entry.title if entry and entry.title else None) or parsed.title
-    drafts = pack(annotate(parsed.blocks), title, config, tokenizer)
+    drafts = _bounded(
+        pack(annotate(parsed.blocks), title, config, tokenizer), title, config, tokenizer
+    )
     if not drafts:
         raise IngestError("no text to index")
     chunks = [
@@ -171,6 +244,7 @@ def ingest(
     committed = store.documents()
     catalog = read_catalog(Path(root) / catalog_file)
     files = collect_files(paths or [root], Path(root), catalog_file)
+    owners = _content_owners(files, Path(root), committed, max_file_bytes)
     config = config or ChunkingConfig()
     config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
 
@@ -183,7 +257,11 @@ def ingest(
         nonlocal pending, buffered
         texts = [t for p in pending for t in p.texts]
         if texts:
-            vectors = embedder.encode(texts)
+            # identical passages (a repeated disclaimer, a file of one line repeated) are
+            # embedded once
+            unique = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+            encoded = embedder.encode(list(unique))
+            vectors = [encoded[unique[t]] for t in texts]
             offset = 0
             for item in pending:
                 n = len(item.chunks)
@@ -214,6 +292,14 @@ def ingest(
                 known = committed.get(source)
                 if known and known.content_hash == content_hash:
                     report.unchanged.append(source)
+                    continue
+                original = owners.get(content_hash, source)
+                if original != source:
+                    report.duplicates.append((source, original))
+                    report.notes.append((source, f"same content as {original}: not indexed twice"))
+                    if known:  # its earlier, different content is no longer in the file
+                        store.remove_document(source)
+                        report.removed.append(source)
                     continue
                 record, chunks, texts, notes = prepare_document(
                     path, source, data, content_hash, config, embedder.tokenizer, catalog

@@ -274,3 +274,9 @@ def test_real_uvicorn_server_on_loopback(app):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_oversized_body_is_refused_before_it_is_read(client):
+    big = b"x" * (22 * 2**20)  # over the 20 MiB upload limit plus form overhead
+    response = client.post("/api/v1/ask", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "limit" in response.json()["error"]

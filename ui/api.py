@@ -14,7 +14,13 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from assistant import Settings
 from assistant.answer import Citation
 from assistant.feedback import FeedbackLog
-from assistant.library import Library, LibraryError
+from assistant.library import (
+    DuplicateDocumentError,
+    Library,
+    LibraryBusyError,
+    LibraryError,
+    UploadTooLargeError,
+)
 
 from .security import RateLimiter, check_admin, client_key
 
@@ -121,10 +127,18 @@ def build_api(
 
     @router.post("/documents", dependencies=[Depends(admin)], status_code=201)
     async def upload(file: UploadFile) -> dict[str, Any]:
-        """Add a document (PDF, HTML, Markdown, TXT, DOCX); it is answerable when this returns."""
+        """Add a document (PDF, HTML, Markdown, TXT, DOCX); it is answerable when this returns.
+
+        Refused with a one-line `error`: 413 over the upload limit, 409 when the same file is
+        already in the library (the message names it), 422 when it cannot be read (unsupported
+        type, content that does not match the extension, empty, corrupt, encrypted, no text)."""
         data = await file.read(library.max_upload_bytes + 1)
         try:
             source, report = await run_in_threadpool(library.add, file.filename or "upload", data)
+        except UploadTooLargeError as exc:
+            raise HTTPException(413, str(exc)) from exc
+        except (DuplicateDocumentError, LibraryBusyError) as exc:
+            raise HTTPException(409, str(exc)) from exc
         except LibraryError as exc:
             raise HTTPException(422, str(exc)) from exc
         return {"source": source, "report": report.as_json()}

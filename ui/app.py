@@ -64,6 +64,16 @@ def create_app(
         log.exception("unhandled error on %s", request.url.path)
         return _error(500, "internal error")
 
+    body_limit = int(settings.max_upload_mb * 2**20) + 2**20  # an upload plus its form fields
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        """Refuse a declared body over the upload limit before anything reads it."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > body_limit:
+            return _error(413, f"request body over the {settings.max_upload_mb:g} MiB limit")
+        return await call_next(request)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
         response = await call_next(request)

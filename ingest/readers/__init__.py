@@ -41,5 +41,12 @@ SUPPORTED_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".md", ".markdown", ".t
 
 
 def read_document(path: Path, data: bytes) -> ParsedDocument:
-    """Parse ``data`` (the bytes of ``path``) with the reader for its file type."""
-    return _reader(path.suffix.lower())(path, data)
+    """Parse ``data`` (the bytes of ``path``) with the reader for its file type, once its content
+    is known to match that type (``ContentMismatchError`` otherwise)."""
+    from .sniff import check_content
+
+    suffix = path.suffix.lower()
+    reader = _reader(suffix)
+    if data[:4096].strip() or data.strip():  # an empty file gets the reader's "empty" error
+        check_content(suffix, data)
+    return reader(path, data)

@@ -30,7 +30,12 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     if data.count(b"\x00") > len(data) // 4:  # UTF-16 without a BOM
-        for encoding in ("utf-16-le", "utf-16-be"):
+        # Latin-script text has its zero bytes second in each pair in little-endian order and
+        # first in big-endian; both orders decode without error, only one into the right text.
+        sample = data[:20000]
+        big_endian = sample[0::2].count(0) > sample[1::2].count(0)
+        order = ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be")
+        for encoding in order:
             try:
                 return _checked(data.decode(encoding))
             except (UnicodeDecodeError, UndecodableError):

@@ -50,7 +50,8 @@ def _fallback_markdown(markup: str) -> str:
 
 
 def _page_title(markup: str) -> str | None:
-    m = re.search(r"<title[^>]*>(.*?)</title>", markup, re.S | re.I)
+    # [^<] rather than .*?: one scan per <title> up to the next tag, linear on hostile markup
+    m = re.search(r"<title\b[^<>]*>([^<]*)</title>", markup, re.I)
     if not m:
         return None
     import html as html_lib

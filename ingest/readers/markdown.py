@@ -13,10 +13,12 @@ from .decoding import decode_text
 __all__ = ["parse_markdown", "read_markdown"]
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")  # closing #s are stripped in code
 _TAG = re.compile(r"<[^>\n]{0,200}>")
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<image redacted[^>]*>")
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# A scan never runs past the next bracket, so text with thousands of unclosed brackets is read
+# in linear time (a scan up to any ``]`` or ``)`` made it quadratic: a 20 KB file took minutes).
+_IMAGE = re.compile(r"!\[[^\[\]]*\]\([^)\[\]]*\)|<image redacted[^<>]*>")
+_LINK = re.compile(r"\[([^\[\]]+)\]\((?:[^)\s\[\]]+)(?:\s+\"[^\"\[\]]*\")?\)")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|])")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
@@ -67,7 +69,8 @@ def parse_markdown(text: str) -> tuple[str | None, list[Block]]:
         heading = _HEADING.match(line)
         if heading:
             flush()
-            level, content = len(heading.group(1)), _clean(heading.group(2))
+            level = len(heading.group(1))
+            content = _clean(heading.group(2).rstrip().rstrip("#"))
             if content:
                 blocks.append(Block(content, heading_level=level))
                 if level == 1 and title is None:
