@@ -164,6 +164,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Questions one client (API key or IP) may ask per minute; 0: no limit.",
     )
+    max_concurrent_answers: int = Field(
+        4,
+        ge=1,
+        description="Questions answered at once by one app process; more wait their turn "
+        "(bench/load.py: 4 kept p95 under 2 s with 50 clients on 2 cores, 40 did not).",
+    )
     max_question_chars: int = Field(1000, ge=10, description="Longest question accepted.")
     max_history_turns: int = Field(
         20, ge=0, description="Most earlier turns accepted with a question."

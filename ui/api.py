@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
@@ -62,6 +63,8 @@ def build_api(
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    # answers are CPU-bound (torch, numpy): a few at a time keep latency flat under load
+    answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
     admin_token = settings.admin_token.get_secret_value()
 
     def admin(request: Request) -> None:
@@ -89,7 +92,7 @@ def build_api(
     async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question; every sentence ends with [n] pointing into `citations`."""
         question, history = validated(body)
-        answer = await run_in_threadpool(assistant.ask, question, history)
+        answer = await anyio.to_thread.run_sync(assistant.ask, question, history, limiter=answering)
         return answer.as_json()
 
     @router.post("/ask/stream", dependencies=[Depends(asker)])
@@ -107,8 +110,13 @@ def build_api(
             if last is not None:
                 yield f"event: answer\ndata: {json.dumps(last.as_json(), ensure_ascii=False)}\n\n"
 
+        async def limited() -> AsyncIterator[str]:
+            async with answering:
+                async for event in iterate_in_threadpool(events()):
+                    yield event
+
         return StreamingResponse(
-            iterate_in_threadpool(events()),
+            limited(),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
