@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -13,6 +14,8 @@ from typing import Any, Literal
 from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import INDEX_CONFIG, LexicalIndex
+
+log = logging.getLogger(__name__)
 
 __all__ = ["HybridSearcher", "SearchHit", "lexical_text", "referenced_units"]
 
@@ -146,7 +149,11 @@ class HybridSearcher:
         self.refresh()
         vector = self.embedder.embed_query(query)
         # over-fetch a little: chunks of uncommitted versions are dropped below
-        hits = self.store.dense_search(vector, k + 16)
+        try:
+            hits = self.store.dense_search(vector, k + 16)
+        except Exception as exc:  # e.g. an HNSW segment lost by a killed process
+            log.error("dense search failed, answering from the lexical index only: %s", exc)
+            return []
         return [(c, s) for c, s in hits if self._is_visible(c)][:k]
 
     def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
