@@ -16,21 +16,21 @@ own (the app loads the embedding model on first use) and the server's RSS is rea
 Soak mode (``--soak SECONDS``): a steady moderate load (``--soak-clients`` clients paced to
 ``--soak-rate`` questions per second in all) while the resident memory of the server (VmRSS from
 /proc of the uvicorn process and its workers) is sampled every ``--sample-every`` seconds;
-prints the growth from the first minute's level (median of its samples) to the end (the last
-sample). Goal: under 10 %.
+prints the growth from the first minute's level (median of its samples after the one at 0 s,
+taken before the first answer loads the model) to the end (the last sample). Goal: under 10 %.
 
-A server configuration ``WxT[xN]`` is W uvicorn workers, at most T questions answered at once
-per worker (the size of the thread pool FastAPI runs sync work in: anyio's default limiter, 40
-as shipped) and N torch threads per worker (0 or absent: torch's default, one per core). The
-limit and the torch threads are set by this script's app factory around the unmodified app.
+A server configuration ``W[xA[xN]]`` is W uvicorn workers, at most A questions answered at once
+per worker (the app's MAX_CONCURRENT_ANSWERS; 0 or absent: as configured, 4 by default; 40 is
+what the app did before that setting: FastAPI's thread pool) and N torch threads per worker (0
+or absent: torch's default, one per core, set by this script's app factory).
 
 The load average is recorded with every result: on a shared machine the figures also measure
 the other processes. It counts runnable threads, the server's own included: with 40 answers at
 once the "after" figure rises by itself. Results go to bench/results/<name>.json.
 
     POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --config 1x40 --config 1x2
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --soak 600 --config 1x2
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --config 1 --config 1x40
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --soak 600
 """
 
 from __future__ import annotations
@@ -69,32 +69,11 @@ GOAL_P95_SECONDS = 2.0
 GOAL_SOAK_GROWTH = 0.10
 HOST = "127.0.0.1"
 # read by server_app() in the server's workers
-THREADS_ENV = "BENCH_LOAD_THREADS"
 TORCH_THREADS_ENV = "BENCH_LOAD_TORCH_THREADS"
 READY_DIR_ENV = "BENCH_LOAD_READY_DIR"
 
 
 # --- the server side -----------------------------------------------------------------------------
-def _limit_threads(app: Any, tokens: int) -> Any:
-    """``app`` with the event loop's default thread limiter set to ``tokens`` on first use.
-
-    FastAPI's ``run_in_threadpool`` (which runs ``assistant.ask``) takes a token of that
-    limiter, so this caps the questions answered at once; the others wait in FIFO order.
-    """
-    import anyio.to_thread
-
-    done = False
-
-    async def limited(scope: Any, receive: Any, send: Any) -> None:
-        nonlocal done
-        if not done:  # the lifespan scope comes first, inside the server's event loop
-            anyio.to_thread.current_default_thread_limiter().total_tokens = tokens
-            done = True
-        await app(scope, receive, send)
-
-    return limited
-
-
 def server_app() -> Any:
     """The uvicorn app factory (``bench.load:server_app``) run in each server worker."""
     configure_environment()
@@ -107,32 +86,37 @@ def server_app() -> Any:
     from assistant.settings import Settings
 
     app = build_web_app(Settings(), chat=False, sync=True)
-    tokens = int(os.environ.get(THREADS_ENV) or 0)
-    if tokens:
-        app = _limit_threads(app, tokens)
     ready = os.environ.get(READY_DIR_ENV)
     if ready:
         (Path(ready) / str(os.getpid())).touch()
     return app
 
 
+def default_answers() -> int | None:
+    """The app's MAX_CONCURRENT_ANSWERS (None in a version without that setting)."""
+    from assistant.settings import Settings
+
+    return getattr(Settings(), "max_concurrent_answers", None)
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     workers: int = 1
-    threads: int = 40  # anyio's default
+    answers: int = 0  # MAX_CONCURRENT_ANSWERS; 0: the app's setting
     torch_threads: int = 0  # 0: torch's default
 
     @classmethod
     def parse(cls, spec: str) -> ServerConfig:
-        m = re.fullmatch(r"(\d+)x(\d+)(?:x(\d+))?", spec.strip())
-        if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-            raise argparse.ArgumentTypeError(f"{spec!r}: expected WORKERSxTHREADS[xTORCH]")
-        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        m = re.fullmatch(r"(\d+)(?:x(\d+))?(?:x(\d+))?", spec.strip())
+        if not m or int(m.group(1)) < 1:
+            raise argparse.ArgumentTypeError(f"{spec!r}: expected WORKERS[xANSWERS[xTORCH]]")
+        return cls(int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0))
 
     @property
     def label(self) -> str:
+        answers = self.answers or f"app's {default_answers()}"
         torch = f"torch {self.torch_threads}" if self.torch_threads else "torch default"
-        return f"{self.workers}w x {self.threads}t, {torch}"
+        return f"{self.workers}w x {answers} at once, {torch}"
 
 
 def free_port() -> int:
@@ -202,10 +186,11 @@ class Server:
         cfg = self.config
         env = os.environ | {
             "POLICY_ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
-            THREADS_ENV: str(cfg.threads),
             TORCH_THREADS_ENV: str(cfg.torch_threads),
             READY_DIR_ENV: str(self.ready_dir),
         }
+        if cfg.answers:
+            env["POLICY_ASSISTANT_MAX_CONCURRENT_ANSWERS"] = str(cfg.answers)
         if cfg.torch_threads:
             env["OMP_NUM_THREADS"] = str(cfg.torch_threads)
         command = [
@@ -451,7 +436,8 @@ def run_soak(config: ServerConfig, args: argparse.Namespace, bodies: list[dict])
             {"t": round(elapsed, 1), "rss_mib": round(rss_mib(pids), 1), "load_1m": loadavg()}
         )
         result = summarise(samples, elapsed)
-        first = [p["rss_mib"] for p in trace if p["t"] <= 60] or [trace[0]["rss_mib"]]
+        # the sample at 0 s precedes the first answer (the model loads on first use)
+        first = [p["rss_mib"] for p in trace if 0 < p["t"] <= 60] or [trace[-1]["rss_mib"]]
         first_level, end = statistics.median(first), trace[-1]["rss_mib"]
         result.update(
             config=asdict(config),
@@ -585,9 +571,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--config",
         type=ServerConfig.parse,
         action="append",
-        metavar="WxT[xN]",
-        help="server: W workers, T questions at once per worker, N torch threads (repeatable; "
-        "default 1x40: the app as shipped)",
+        metavar="W[xA[xN]]",
+        help="server: W workers, A questions answered at once per worker, N torch threads "
+        "(repeatable; default 1: the app as configured)",
     )
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds (60)")
@@ -624,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_dir": data_dir,
         "cases": str(args.cases),
         "questions": len(bodies),
+        "max_concurrent_answers_default": default_answers(),
         "machine": machine(),
     }
     if args.soak is not None:
