@@ -52,7 +52,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     embedder = build_embedder(settings)
     store = build_store(settings, embedder)
     if args.rebuild:
-        store.drop()
+        with store.writing():
+            store.drop()
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -68,6 +69,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             catalog_file=settings.catalog_file,
             max_file_bytes=int(settings.max_file_mb * 2**20),
             progress=not args.quiet,
+            commit_every=settings.ingest_commit_chunks,
         )
     except KeyboardInterrupt:
         return _fail(
@@ -229,7 +231,8 @@ def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, e
     embedder = embedder or build_embedder(settings)
     store = build_store(settings, embedder)
 
-    def ingest_fn(paths, prune: bool):
+    def ingest_fn(paths, prune: bool, wait: bool = False):
+        """The library's ingest: a request does not wait for another process's ingest."""
         return ingest(
             list(paths),
             store,
@@ -240,11 +243,12 @@ def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, e
             catalog_file=settings.catalog_file,
             max_file_bytes=int(settings.max_file_mb * 2**20),
             progress=False,
+            commit_every=settings.ingest_commit_chunks,
+            wait=wait,
         )
 
     if sync and settings.corpus_dir.is_dir():
-        store.open(create=True)
-        report = ingest_fn([settings.corpus_dir], False)
+        report = ingest_fn([settings.corpus_dir], False, wait=True)
         print(f"library: {report.summary()}", file=sys.stderr)
         for source, reason in report.failed:
             print(f"failed: {source}: {reason}", file=sys.stderr)

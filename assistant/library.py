@@ -23,6 +23,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .errors import StoreBusyError
+
 __all__ = [
     "DuplicateDocumentError",
     "Library",
@@ -92,6 +94,8 @@ class Library:
             raise LibraryBusyError("another ingest is still running; try again in a moment")
         try:
             report = self._ingest(paths, prune)
+        except StoreBusyError as exc:  # another process (a CLI ingest) holds the store
+            raise LibraryBusyError(str(exc)) from exc
         finally:
             self._lock.release()
         self.searcher.refresh(force=True)

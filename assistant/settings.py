@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         "Otherwise a local folder holding a sentence-transformers model (never downloaded).",
     )
     embedding_batch_size: int = Field(32, ge=1, description="Passages per embedding batch.")
+    ingest_commit_chunks: int = Field(
+        256,
+        ge=1,
+        description="Ingest embeds this many chunks together, then commits their documents: "
+        "smaller makes documents searchable sooner and leaves less to redo after an "
+        "interrupted ingest; larger keeps the encoder's batches full.",
+    )
     chunk_max_tokens: int = Field(
         200,
         ge=32,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vectorstore import Chunk, ChunkStore, DocumentRecord, chunk_id
+from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError, chunk_id
 
 from .catalog import CatalogEntry, read_catalog
 from .chunking import ChunkingConfig, DraftChunk, embedding_text, pack
@@ -45,6 +45,7 @@ class IngestReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, the original)
     chunks_written: int = 0
     elapsed: float = 0.0
+    rebuilt: bool = False  # the store was unreadable and was rebuilt from the corpus folder
 
     @property
     def ok(self) -> bool:
@@ -56,8 +57,9 @@ class IngestReport:
 
     def summary(self) -> str:
         duplicates = f", {len(self.duplicates)} duplicate(s) skipped" if self.duplicates else ""
+        rebuilt = "store rebuilt (it could not be read); " if self.rebuilt else ""
         return (
-            f"added {len(self.added)}, updated {len(self.updated)}, unchanged "
+            f"{rebuilt}added {len(self.added)}, updated {len(self.updated)}, unchanged "
             f"{len(self.unchanged)}, removed {len(self.removed)}, failed {len(self.failed)}; "
             f"{self.chunks_written} chunks written in {self.elapsed:.1f} s{duplicates}"
         )
@@ -72,6 +74,7 @@ class IngestReport:
             "notes": [{"source": s, "note": n} for s, n in self.notes],
             "duplicates": [{"source": s, "original": o} for s, o in self.duplicates],
             "chunks_written": self.chunks_written,
+            "rebuilt": self.rebuilt,
             "elapsed": round(self.elapsed, 3),
         }
 
@@ -230,16 +233,54 @@ def ingest(
     catalog_file: str = "SOURCES.md",
     max_file_bytes: int = 50 * 1024 * 1024,
     progress: bool = True,
+    commit_every: int = EMBED_BUFFER,
+    wait: bool = True,
 ) -> IngestReport:
     """Sync ``paths`` (files or folders) into ``store``; sources are named relative to ``root``.
 
-    ``embedder`` is a ``vectorstore.SentenceEmbedder`` (``encode`` and ``tokenizer``).
+    ``embedder`` is a ``vectorstore.SentenceEmbedder`` (``encode`` and ``tokenizer``). Documents
+    are embedded in groups of about ``commit_every`` chunks; each group is committed before the
+    next is read, so an interrupted run keeps every group it finished. The store's write lock is
+    held throughout: another writing process makes this wait, or raise ``StoreBusyError`` when
+    ``wait`` is false.
     """
+    with store.writing(wait=wait):
+        return _sync(
+            paths, store, embedder, root=root, config=config, prune=prune,
+            catalog_file=catalog_file, max_file_bytes=max_file_bytes, progress=progress,
+            commit_every=commit_every,
+        )  # fmt: skip
+
+
+def _sync(
+    paths: Sequence[Path],
+    store: ChunkStore,
+    embedder: Any,
+    *,
+    root: Path,
+    config: ChunkingConfig | None = None,
+    prune: bool = False,
+    catalog_file: str = "SOURCES.md",
+    max_file_bytes: int = 50 * 1024 * 1024,
+    progress: bool = True,
+    commit_every: int = EMBED_BUFFER,
+) -> IngestReport:
+    """``ingest`` under the store's write lock."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     report = IngestReport()
-    store.open(create=True)
+    try:
+        store.open(create=True)
+        store.verify()
+    except StoreDamagedError as exc:
+        # Chroma left a torn index behind a killed writer and can read nothing back: start over
+        # from the files, all of them, whatever subset was asked for.
+        report.rebuilt = True
+        report.notes.append(("(store)", f"{str(exc).split('; ')[0]}: rebuilding it from {root}"))
+        store.drop()
+        store.open(create=True)
+        paths = [root]
     store.collect_garbage()
     committed = store.documents()
     catalog = read_catalog(Path(root) / catalog_file)
@@ -326,7 +367,7 @@ def ingest(
             chunk_bar.total += len(chunks)
             chunk_bar.refresh()
             buffered += len(chunks)
-            if buffered >= EMBED_BUFFER:
+            if buffered >= commit_every:
                 flush()
         flush()
         if prune:

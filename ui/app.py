@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import Settings
+from assistant.errors import StoreError
 from assistant.feedback import FeedbackLog
 from assistant.library import Library, LibraryError
 
@@ -58,6 +59,12 @@ def create_app(
             for e in exc.errors()
         ]
         return _error(422, "invalid request", details=details)
+
+    @app.exception_handler(StoreError)
+    async def store_unusable(request: Request, exc: StoreError) -> JSONResponse:
+        """The store cannot answer (empty, damaged, server unreachable): say why, retry later."""
+        log.error("store error on %s: %s", request.url.path, exc)
+        return _error(503, str(exc))
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> JSONResponse:

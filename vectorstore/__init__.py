@@ -6,7 +6,14 @@ first use, so importing this package is cheap.
 
 from .chroma import Chunk, ChunkStore, DocumentRecord, chunk_id, connect, doc_key
 from .embeddings import SentenceEmbedder
-from .errors import StoreEmptyError, StoreError, StoreMismatchError, StoreUnavailableError
+from .errors import (
+    StoreBusyError,
+    StoreDamagedError,
+    StoreEmptyError,
+    StoreError,
+    StoreMismatchError,
+    StoreUnavailableError,
+)
 from .hybrid import HybridSearcher, SearchHit
 
 __all__ = [
@@ -16,6 +23,8 @@ __all__ = [
     "HybridSearcher",
     "SearchHit",
     "SentenceEmbedder",
+    "StoreBusyError",
+    "StoreDamagedError",
     "StoreEmptyError",
     "StoreError",
     "StoreMismatchError",

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from .errors import StoreEmptyError, StoreMismatchError, StoreUnavailableError
+from .errors import (
+    StoreBusyError,
+    StoreDamagedError,
+    StoreEmptyError,
+    StoreMismatchError,
+    StoreUnavailableError,
+)
 
 __all__ = [
     "Chunk",
@@ -29,6 +35,7 @@ __all__ = [
 ]
 
 STORE_SCHEMA = 1
+T = TypeVar("T")
 _MANIFEST_VECTOR = [1.0]  # Chroma wants a vector per record; the manifest needs none.
 
 
@@ -114,7 +121,10 @@ class DocumentRecord:
 
 
 def connect(data_dir: Path, chroma_url: str = "") -> Any:
-    """A Chroma client: embedded under ``data_dir``, or a server when ``chroma_url`` is set."""
+    """A Chroma client: embedded under ``data_dir``, or a server when ``chroma_url`` is set.
+
+    An embedded client gets a view of the files of its own (see ``_fresh_persistent_client``).
+    """
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -122,7 +132,7 @@ def connect(data_dir: Path, chroma_url: str = "") -> Any:
     if not chroma_url:
         path = Path(data_dir) / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        return _fresh_persistent_client(str(path), settings)
     url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
     try:
         return chromadb.HttpClient(
@@ -135,6 +145,30 @@ def connect(data_dir: Path, chroma_url: str = "") -> Any:
         raise StoreUnavailableError(
             f"cannot reach the Chroma server at {chroma_url}: {exc}"
         ) from exc
+
+
+def _fresh_persistent_client(path: str, settings: Any) -> Any:
+    """An embedded client that reads the files afresh instead of reusing this process's view.
+
+    chromadb shares one in-memory "system" per path within a process, and that system's vector
+    index does not see what other processes wrote after it was loaded: queries silently miss
+    their passages, or fail with "Nothing found on disk" when the index files appeared later.
+    Dropping the cached system (a private chromadb registry) makes the next client load them.
+    """
+    import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+    return chromadb.PersistentClient(path=path, settings=settings)
+
+
+def _damaged(what: str, exc: Exception) -> StoreDamagedError:
+    first = (str(exc).splitlines() or [""])[0][:160]
+    return StoreDamagedError(
+        f"Chroma cannot read the {what} ({first}); an ingest was probably killed while it "
+        "wrote its index: run `policy-assistant ingest` to rebuild the store"
+    )
 
 
 class ChunkStore:
@@ -150,6 +184,37 @@ class ChunkStore:
         self.fingerprint = {"schema": STORE_SCHEMA, **fingerprint}
         self._chunks: Any = None
         self._manifest: Any = None
+        self.generation = 0  # documents committed or removed through this object
+
+    def reconnect(self) -> None:
+        """Embedded store: load the files afresh, to see what another process wrote since."""
+        settings = self.client.get_settings()
+        if not settings.is_persistent:  # a Chroma server has one view for every client
+            return
+        self.client = _fresh_persistent_client(settings.persist_directory, settings)
+        if self._chunks is not None:
+            self._chunks = self.client.get_collection(
+                self.chunk_collection_name, embedding_function=None
+            )
+            self._manifest = self.client.get_or_create_collection(
+                self.manifest_collection_name, embedding_function=None
+            )
+
+    def _read(self, what: str, read: Callable[[], T]) -> T:
+        """Run ``read``; on a Chroma internal error load the files afresh and try once more.
+
+        A second failure means the files themselves are unreadable: ``StoreDamagedError``.
+        """
+        from chromadb.errors import InternalError
+
+        try:
+            return read()
+        except InternalError:
+            self.reconnect()
+        try:
+            return read()
+        except InternalError as exc:
+            raise _damaged(what, exc) from exc
 
     # --- opening --------------------------------------------------------------------------------
     @property
@@ -185,7 +250,44 @@ class ChunkStore:
         self._manifest = self.client.get_or_create_collection(
             self.manifest_collection_name, embedding_function=None
         )
+        self.check_readable()
         return self
+
+    def check_readable(self) -> None:
+        """Read both collections and their vector indexes once; ``StoreDamagedError`` if Chroma can't.
+
+        Cheap (a count and a one-result query each), and done at open so that a store left torn
+        by a killed ingest is reported, and repaired by the next ingest, before anything else runs.
+        """
+        dim = int(self.fingerprint.get("dim") or 0)
+        for what, name, probe in (
+            ("passages", "_chunks", [1.0] + [0.0] * (dim - 1) if dim else None),
+            ("document list", "_manifest", _MANIFEST_VECTOR),
+        ):
+
+            def read(name: str = name, probe: list[float] | None = probe) -> None:
+                collection = getattr(self, name)  # reconnect() replaces it
+                if collection.count() and probe is not None:
+                    collection.query(query_embeddings=[probe], n_results=1, include=[])
+
+            self._read(what, read)
+
+    def verify(self) -> None:
+        """Walk the whole vector index once; ``StoreDamagedError`` if Chroma cannot.
+
+        ``check_readable`` misses an index whose files and id map were written at different
+        times (only queries that reach the orphaned vectors fail). Ingest runs this before
+        writing: about 0.1 s per 10,000 passages.
+        """
+
+        def read() -> None:
+            n = self._chunks.count()
+            if n:
+                dim = int(self.fingerprint.get("dim") or 0)
+                probe = [1.0] + [0.0] * (dim - 1)
+                self._chunks.query(query_embeddings=[probe], n_results=n, include=[])
+
+        self._read("passages", read)
 
     def _check_fingerprint(self, stored_meta: dict[str, Any]) -> None:
         stored = {k[3:]: v for k, v in stored_meta.items() if k.startswith("fp_")}
@@ -224,6 +326,40 @@ class ChunkStore:
         return self._manifest
 
     # --- writing --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self, wait: bool = True) -> Iterator[None]:
+        """Hold the embedded store's write lock (one writing process at a time).
+
+        Embedded Chroma is not safe with two writing processes (the app taking an upload while
+        `policy-assistant ingest` runs); a Chroma server orders writes itself, so there this is a
+        no-op. The lock is an ``flock`` the kernel drops with a killed process. Without ``wait``
+        a held lock raises ``StoreBusyError``.
+        """
+        settings = self.client.get_settings()
+        if not settings.is_persistent:
+            yield
+            return
+        import fcntl
+        import logging
+
+        with open(Path(settings.persist_directory) / "write.lock", "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not wait:
+                    raise StoreBusyError(
+                        "another process is writing to the store (an ingest?): "
+                        "try again when it has finished"
+                    ) from None
+                logging.getLogger(__name__).warning(
+                    "another process is writing to the store; waiting for it to finish"
+                )
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         step = self.client.get_max_batch_size()
         for start in range(0, len(chunks), step):
@@ -240,12 +376,14 @@ class ChunkStore:
         self.manifest.upsert(
             ids=[record.source], embeddings=[_MANIFEST_VECTOR], metadatas=[record.metadata()]
         )
+        self.generation += 1
         self.chunks.delete(
             where={"$and": [{"source": record.source}, {"doc_key": {"$ne": record.key}}]}
         )
 
     def remove_document(self, source: str) -> None:
         self.manifest.delete(ids=[source])
+        self.generation += 1
         self.chunks.delete(where={"source": source})
 
     def collect_garbage(self) -> int:
@@ -261,24 +399,26 @@ class ChunkStore:
     # --- reading --------------------------------------------------------------------------------
     def documents(self) -> dict[str, DocumentRecord]:
         out: dict[str, DocumentRecord] = {}
-        for _, meta in self._paged(self.manifest, include=["metadatas"]):
+        for _, meta in self._paged("manifest", include=["metadatas"]):
             record = DocumentRecord.from_metadata(meta)
             out[record.source] = record
         return out
 
     def count(self) -> int:
-        return self.chunks.count()
+        return self._read("passages", lambda: self.chunks.count())
 
     def iter_chunks(self, batch: int = 5000) -> Iterator[Chunk]:
         for (id_, text), meta in self._paged(
-            self.chunks, include=["documents", "metadatas"], batch=batch
+            "chunks", include=["documents", "metadatas"], batch=batch
         ):
             yield Chunk.from_record(id_, text, meta)
 
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids:
             return []
-        got = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        got = self._read(
+            "passages", lambda: self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        )
         by_id = {
             i: Chunk.from_record(i, d, m)
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -287,14 +427,20 @@ class ChunkStore:
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` nearest chunks with cosine similarity (approximate: HNSW)."""
-        n = min(k, self.chunks.count())
-        if n == 0:
+
+        def query() -> Any:
+            n = min(k, self.chunks.count())
+            if n == 0:
+                return None
+            return self.chunks.query(
+                query_embeddings=[list(map(float, vector))],
+                n_results=n,
+                include=["documents", "metadatas", "distances"],
+            )
+
+        res = self._read("passages", query)
+        if res is None:
             return []
-        res = self.chunks.query(
-            query_embeddings=[list(map(float, vector))],
-            n_results=n,
-            include=["documents", "metadatas", "distances"],
-        )
         return [
             (Chunk.from_record(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(
@@ -306,13 +452,18 @@ class ChunkStore:
             )
         ]
 
-    @staticmethod
     def _paged(
-        collection: Any, include: list[str], batch: int = 5000
+        self, which: str, include: list[str], batch: int = 5000
     ) -> Iterator[tuple[Any, dict]]:
+        what = "passages" if which == "chunks" else "document list"
         offset = 0
         while True:
-            got = collection.get(include=include, limit=batch, offset=offset)
+            got = self._read(
+                what,
+                lambda offset=offset: getattr(self, which).get(
+                    include=include, limit=batch, offset=offset
+                ),
+            )
             ids = got["ids"]
             if not ids:
                 return

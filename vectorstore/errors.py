@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["StoreError", "StoreMismatchError", "StoreEmptyError", "StoreUnavailableError"]
+__all__ = [
+    "StoreDamagedError",
+    "StoreEmptyError",
+    "StoreError",
+    "StoreMismatchError",
+    "StoreBusyError",
+    "StoreUnavailableError",
+]
 
 
 class StoreError(Exception):
@@ -19,3 +26,17 @@ class StoreEmptyError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The Chroma server named by CHROMA_URL cannot be reached."""
+
+
+class StoreBusyError(StoreError):
+    """Another process is writing to the embedded store."""
+
+
+class StoreDamagedError(StoreError):
+    """Chroma cannot read the collection's vector index (left torn by a killed writer).
+
+    Chroma (1.x, embedded) writes its HNSW index files in place every ``sync_threshold`` records; a
+    process killed in the middle leaves files it refuses to load, and then every read of the
+    collection fails (chroma-core/chroma#5366). ``policy-assistant ingest`` rebuilds the store from
+    the corpus folder when it meets this error.
+    """

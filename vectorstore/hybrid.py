@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
+from .errors import StoreDamagedError
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import INDEX_CONFIG, LexicalIndex
 
@@ -110,6 +111,7 @@ class HybridSearcher:
         self._checked_at = float("-inf")
         self._visible: frozenset[str] = frozenset()
         self._lexical: LexicalIndex | None = None
+        self._generation = store.generation
         self.documents: dict[str, DocumentRecord] = {}
 
     # --- keeping in step with the store -----------------------------------------------------------
@@ -122,7 +124,12 @@ class HybridSearcher:
             records = self.store.documents()
             signature = manifest_signature(records, self.store.fingerprint)
             if self._lexical is None or self._lexical.signature != signature:
+                if self._lexical is not None and self.store.generation == self._generation:
+                    # another process changed the documents: an embedded store must reload
+                    # its vector index to see their passages
+                    self.store.reconnect()
                 self._lexical = self._load_or_build_lexical(records, signature)
+            self._generation = self.store.generation
             self.documents = records
             self._visible = frozenset(r.key for r in records.values())
             self._checked_at = now
@@ -151,7 +158,7 @@ class HybridSearcher:
         # over-fetch a little: chunks of uncommitted versions are dropped below
         try:
             hits = self.store.dense_search(vector, k + 16)
-        except Exception as exc:  # e.g. an HNSW segment lost by a killed process
+        except StoreDamagedError as exc:  # the vector index only: passages may still be readable
             log.error("dense search failed, answering from the lexical index only: %s", exc)
             return []
         return [(c, s) for c, s in hits if self._is_visible(c)][:k]
