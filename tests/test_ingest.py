@@ -128,13 +128,10 @@ class InterruptingEmbedder:
 
 
 def test_interrupted_ingest_leaves_whole_documents_and_rerun_completes(
-    small_corpus, store, embedder, monkeypatch, tmp_path
+    small_corpus, store, embedder, tmp_path
 ):
-    import ingest.sync
-
-    monkeypatch.setattr(ingest.sync, "EMBED_BUFFER", 1)  # one document per batch
     with pytest.raises(KeyboardInterrupt):
-        run(small_corpus, store, InterruptingEmbedder(embedder))
+        run(small_corpus, store, InterruptingEmbedder(embedder), commit_every=1)  # a doc a batch
     docs = store.documents()
     assert len(docs) == 1
     assert stored_sources(store) == {s: {d.content_hash} for s, d in docs.items()}
