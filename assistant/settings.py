@@ -153,8 +153,8 @@ class Settings(BaseSettings):
     )
     api_keys: list[str] = Field(
         default_factory=list,
-        description="If set (JSON list), `/api/v1/ask` requires one of these in `X-API-Key`; "
-        "the app's own chat pages need none.",
+        description="If set (JSON list), `/api/v1/ask` and the Gradio `/chat` endpoint require "
+        "one of these in `X-API-Key`; the app's own chat pages need none.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,
@@ -169,7 +169,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         30,
         ge=0,
-        description="Questions one client (API key or IP) may ask per minute; 0: no limit.",
+        description="Questions one client (API key or IP) may ask per minute, counted across "
+        "the JSON API and the chat; 0: no limit.",
     )
     max_concurrent_answers: int = Field(
         4,
@@ -197,10 +198,10 @@ def settings_table() -> str:
     """The README's configuration table, made from the fields above."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
-        default = field.default
+        default = field.get_default(call_default_factory=True)
         if isinstance(default, SecretStr):
             default = default.get_secret_value()
-        shown = f"`{default}`" if default not in ("", None) else "(empty)"
+        shown = f"`{default}`" if default not in ("", None, []) else "(empty)"
         rows.append(f"| `POLICY_ASSISTANT_{name.upper()}` | {shown} | {field.description} |")
     return "\n".join(rows)
 

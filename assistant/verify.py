@@ -102,13 +102,33 @@ class VerifiedSentence:
     support: float
 
 
+# "p. 12", "Art. 5", "e.g. the", "U.N. Charter": a full stop that ends no sentence
+_ABBREVIATION = re.compile(
+    r"(?:\b(?i:p|pp|para|paras|art|arts|no|nos|vol|ch|sec|cf|e\.g|i\.e|etc|et al|viz|vs|approx|"
+    r"mr|mrs|ms|dr|prof|st|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|fig|eq|ref|op|cit"
+    r"|ibid|ed|eds|rev|corr|add|suppl)|\b[A-Z])\.$"
+)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs."""
+    """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs.
+
+    A full stop after an abbreviation ("p. 12", "Art. 5", "U.N.") or before a lower-case word
+    ends no sentence.
+    """
     text = re.sub(
         r"([.!?])\s*((?:\[\d+\]\s*)+)", lambda m: f" {m.group(2).strip()}{m.group(1)} ", text
     )
     parts = re.split(r"(?<=[.!?])\s+(?=[^\s])", text.strip())
-    return [p.strip() for p in parts if p.strip()]
+    sentences: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if sentences and (_ABBREVIATION.search(sentences[-1]) or part[0].islower()):
+            sentences[-1] = f"{sentences[-1]} {part}"
+        else:
+            sentences.append(part)
+    return sentences
 
 
 def _stems(text: str) -> set[str]:

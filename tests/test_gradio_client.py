@@ -94,3 +94,28 @@ def test_without_admin_token_the_editor_controls_are_not_rendered(app_url: str) 
     assert {"pa-chatbot", "pa-sources", "pa-documents"} <= ids
     assert not {i for i in ids if i and i.startswith("pa-admin")}
     assert not {"pa-upload", "pa-add", "pa-remove"} & ids
+
+
+def test_chat_endpoint_requires_an_api_key_when_set_and_shares_the_rate_limit(
+    library: dict[str, str], embedder: Any
+) -> None:
+    """With API_KEYS set the Gradio endpoint wants one too (it is a programmatic door like
+    /api/v1/ask), and a client's questions count against one budget across both doors."""
+    import httpx
+    from gradio_client import Client
+
+    settings = settings_for(library, api_keys=["k1"], rate_limit_per_minute=3)
+    question = "What does Article 23 of NIS2 require?"
+    with running_app(settings, embedder) as url:
+        anonymous = Client(url, verbose=False)
+        with pytest.raises(Exception, match="X-API-Key"):
+            anonymous.predict(question, api_name="/chat")
+        keyed = Client(url, verbose=False, headers={"X-API-Key": "k1"})
+        assert "[1]" in keyed.predict(question, api_name="/chat")
+        assert "[1]" in keyed.predict(question, api_name="/chat")
+        asked = httpx.post(
+            f"{url}/api/v1/ask", json={"question": question}, headers={"X-API-Key": "k1"}
+        )
+        assert asked.status_code == 200  # the third question of the minute
+        with pytest.raises(Exception, match="too many questions"):
+            keyed.predict(question, api_name="/chat")

@@ -241,3 +241,33 @@ def test_offline_answer_does_not_repeat_the_injection(planted):
     answer = build_assistant(settings, searcher).ask(QUESTION_PLANTED)
     assert not answer.abstained and "registry" in answer.answer
     assert "PWNED" not in answer.answer and "ignore your instructions" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "The report (p. 12) asks States to cooperate [1]. It names CERTs [2].",
+            ["The report (p. 12) asks States to cooperate [1].", "It names CERTs [2]."],
+        ),
+        (
+            "Under Art. 5 of the U.N. Charter, States act. [1] The GGE agreed, e.g. on norms [2].",
+            [
+                "Under Art. 5 of the U.N. Charter, States act [1].",
+                "The GGE agreed, e.g. on norms [2].",
+            ],
+        ),
+        (
+            "See paras. 4-7 of the report [1]. The OEWG met in 2023. [2]",
+            ["See paras. 4-7 of the report [1].", "The OEWG met in 2023 [2]."],
+        ),
+        (
+            "Its scope is wide. It covers energy [1]!",
+            ["Its scope is wide.", "It covers energy [1]!"],
+        ),
+    ],
+)
+def test_llm_answers_split_into_sentences_not_at_abbreviations(text, sentences):
+    from assistant.verify import split_sentences
+
+    assert split_sentences(text) == sentences

@@ -59,10 +59,14 @@ class FeedbackIn(BaseModel):
 
 
 def build_api(
-    assistant: Any, library: Library, settings: Settings, feedback: FeedbackLog
+    assistant: Any,
+    library: Library,
+    settings: Settings,
+    feedback: FeedbackLog,
+    limiter: RateLimiter | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
     # answers are CPU-bound (torch, numpy): a few at a time keep latency flat under load
     answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
     admin_token = settings.admin_token.get_secret_value()

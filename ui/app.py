@@ -17,7 +17,7 @@ from assistant.feedback import FeedbackLog
 from assistant.library import Library, LibraryError
 
 from .api import build_api
-from .security import frame_ancestors
+from .security import RateLimiter, frame_ancestors
 
 __all__ = ["create_app"]
 
@@ -101,7 +101,9 @@ def create_app(
             max_age=600,
         )
 
-    app.include_router(build_api(assistant, library, settings, feedback))
+    # one budget per client across the JSON API and the Gradio chat
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.include_router(build_api(assistant, library, settings, feedback, limiter))
 
     @app.get("/documents/{source:path}", include_in_schema=False)
     async def document_file(source: str) -> FileResponse:
@@ -126,7 +128,7 @@ def create_app(
 
         from .chat import build_chat_ui
 
-        blocks = build_chat_ui(assistant, library, settings, feedback)
+        blocks = build_chat_ui(assistant, library, settings, feedback, limiter)
         app = gr.mount_gradio_app(
             app,
             blocks,

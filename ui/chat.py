@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import HTTPException
 
 from assistant import Settings
 from assistant.feedback import FeedbackLog
@@ -32,6 +33,7 @@ from .render import (
     md_text,
     sources_html,
 )
+from .security import RateLimiter
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -69,18 +71,44 @@ def _document_choices(library: Library) -> list[tuple[str, str]]:
 
 
 # --- the UI -------------------------------------------------------------------------------------
-def build_chat_ui(
-    assistant: Any, library: Library, settings: Settings, feedback: FeedbackLog
-) -> gr.Blocks:
-    """The Blocks mounted at /. ``assistant`` has ``ask`` and ``stream`` (``assistant.Assistant``)."""
+def _over_limit(limiter: RateLimiter | None, request: gr.Request | None) -> str | None:
+    """The refusal when this client asked too often (the JSON API's budget is shared), else None."""
+    if limiter is None or request is None:
+        return None
+    headers = request.headers or {}
+    key = headers.get("x-api-key")
+    host = request.client.host if request.client else "unknown"
+    try:
+        limiter.check(f"key:{key}" if key else f"ip:{host}")
+    except HTTPException as exc:
+        return str(exc.detail)
+    return None
 
-    def chat(message: str) -> str:
+
+def build_chat_ui(
+    assistant: Any,
+    library: Library,
+    settings: Settings,
+    feedback: FeedbackLog,
+    limiter: RateLimiter | None = None,
+) -> gr.Blocks:
+    """The Blocks mounted at /. ``assistant`` has ``ask`` and ``stream`` (``assistant.Assistant``).
+
+    ``limiter`` counts questions per client, shared with the JSON API.
+    """
+
+    def chat(message: str, request: gr.Request) -> str:
         """Answer a question from the library; returns the answer text, then its sources."""
+        if settings.api_keys and (request.headers or {}).get("x-api-key") not in settings.api_keys:
+            raise gr.Error("a valid X-API-Key header is required")
         question = (message or "").strip()
         if not question:
             raise gr.Error("the question is empty")
         if len(question) > settings.max_question_chars:
             raise gr.Error(f"the question is longer than {settings.max_question_chars} characters")
+        refused = _over_limit(limiter, request)
+        if refused:
+            raise gr.Error(refused)
         return answer_text(assistant.ask(question, []).as_json())
 
     with gr.Blocks(title="Policy assistant", delete_cache=(3600, 3600)) as blocks:
@@ -90,7 +118,7 @@ def build_chat_ui(
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                _chat_tab(assistant, settings, feedback)
+                _chat_tab(assistant, settings, feedback, limiter)
             with gr.Tab("Library", id="library"):
                 table, choice = _library_tab(library, settings.admin_token.get_secret_value())
         if choice is None:
@@ -105,7 +133,9 @@ def build_chat_ui(
     return blocks
 
 
-def _chat_tab(assistant: Any, settings: Settings, feedback: FeedbackLog) -> None:
+def _chat_tab(
+    assistant: Any, settings: Settings, feedback: FeedbackLog, limiter: RateLimiter | None
+) -> None:
     """The conversation, the question box, examples, export, and the sources panel."""
     export_dir = Path(tempfile.mkdtemp(prefix="policy-assistant-exports-"))
 
@@ -138,12 +168,19 @@ def _chat_tab(assistant: Any, settings: Settings, feedback: FeedbackLog) -> None
         path.write_text(text, encoding="utf-8")
         return str(path)
 
-    def respond(message: str, records: list[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    def respond(
+        message: str, records: list[dict[str, Any]], request: gr.Request
+    ) -> Iterator[tuple[Any, ...]]:
         question = (message or "").strip()[: settings.max_question_chars]
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         shown = messages_of(records) + [{"role": "user", "content": md_text(question)}]
+        refused = _over_limit(limiter, request)
+        if refused:
+            notice = {"role": "assistant", "content": f"⚠️ {md_text(refused.capitalize())}."}
+            yield gr.skip(), [*shown, notice], gr.skip(), gr.skip(), gr.skip()
+            return
         pending = {"role": "assistant", "content": "…"}
         yield "", [*shown, pending], gr.skip(), gr.skip(), gr.skip()
         last = None
