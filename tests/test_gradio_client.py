@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +120,18 @@ def test_chat_endpoint_requires_an_api_key_when_set_and_shares_the_rate_limit(
         assert asked.status_code == 200  # the third question of the minute
         with pytest.raises(Exception, match="too many questions"):
             keyed.predict(question, api_name="/chat")
+
+
+def test_conversation_exports_older_than_an_hour_are_pruned(tmp_path) -> None:
+    import os
+    import time
+
+    from ui.chat import write_export
+
+    old = Path(write_export(tmp_path, "# an old conversation\n"))
+    an_hour_ago = time.time() - 3700
+    os.utime(old.parent, (an_hour_ago, an_hour_ago))
+    recent = Path(write_export(tmp_path, "# a recent conversation\n"))
+    new = Path(write_export(tmp_path, "# a new conversation\n"))
+    assert not old.exists() and recent.exists() and new.exists()
+    assert new.read_text(encoding="utf-8") == "# a new conversation\n"

@@ -8,10 +8,13 @@ markup and scripts.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,23 @@ def _document_choices(library: Library) -> list[tuple[str, str]]:
 
 
 # --- the UI -------------------------------------------------------------------------------------
+EXPORT_KEEP_SECONDS = 3600  # Gradio has copied an export into its own cache long before
+
+
+def write_export(folder: Path, text: str, keep_seconds: float = EXPORT_KEEP_SECONDS) -> str:
+    """Write a conversation export under ``folder``; exports older than ``keep_seconds`` go."""
+    cutoff = time.time() - keep_seconds
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old)
+    target = folder / hashlib.sha256(text.encode()).hexdigest()[:16]
+    target.mkdir(exist_ok=True)
+    path = target / "policy-assistant-conversation.md"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def _over_limit(limiter: RateLimiter | None, request: gr.Request | None) -> str | None:
     """The refusal when this client asked too often (the JSON API's budget is shared), else None."""
     if limiter is None or request is None:
@@ -161,12 +181,7 @@ def _chat_tab(
         return messages
 
     def export_file(records: list[dict[str, Any]]) -> str:
-        text = conversation_markdown(records, settings.public_url)
-        folder = export_dir / hashlib.sha256(text.encode()).hexdigest()[:16]
-        folder.mkdir(exist_ok=True)
-        path = folder / "policy-assistant-conversation.md"
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        return write_export(export_dir, conversation_markdown(records, settings.public_url))
 
     def respond(
         message: str, records: list[dict[str, Any]], request: gr.Request
