@@ -24,6 +24,7 @@ from .injection import looks_like_injection
 __all__ = ["ABSTAIN_TEXT", "ComposeConfig", "compose_offline", "make_citation", "sentences"]
 
 COVERAGE_WEIGHT = 0.75  # sentence score: question coverage vs. its passage's retrieval score
+MIN_PROSE_WORDS = 3  # lower-case words a sentence needs to be read as prose
 OFF_TARGET_PENALTY = 0.6
 CARRIED_WEIGHT = 0.3
 ABSTAIN_TEXT = "The library does not answer this question."
@@ -143,6 +144,10 @@ def compose_offline(
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
                 continue
             if looks_like_injection(sentence):  # addressed to AI systems, not to readers
+                continue
+            if sum(w.islower() for w in words) < MIN_PROSE_WORDS:
+                # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
+                # Distr.: General 12 December 2022"), not a sentence a reader can use
                 continue
             have = terms.of(sentence)
             coverage = sum(w for t, w in wanted.items() if t in have) / total

@@ -193,3 +193,27 @@ def test_cli_eval_reports_and_enforces_thresholds(library, tmp_path):
     assert float(table["abstention_recall"]) == 1.0
     strict = cli(library, "eval", str(cases), "--min-gold", "1.01")
     assert strict.returncode == 1 and "below threshold" in strict.stderr
+
+
+def test_offline_answers_skip_mastheads_and_datelines():
+    """A UN resolution's masthead matches a question about that resolution word for word, but
+    tells the reader nothing: the answer is built from the sentences that do."""
+    from langchain_core.documents import Document
+
+    from assistant.compose import ComposeConfig, compose_offline
+
+    passage = (
+        "United Nations A/RES/77/37 General Assembly Distr.: General 12 December 2022 "
+        "22-28102 (E) 151222\n"
+        "In resolution 77/37 the General Assembly welcomes the proposal for a programme of "
+        "action to advance responsible State behaviour in the use of information and "
+        "communications technologies."
+    )
+    doc = Document(
+        passage, metadata={"source": "a-res-77-37.pdf", "title": "A/RES/77/37", "score": 1.0}
+    )
+    question = "What does General Assembly resolution A/RES/77/37 welcome?"
+    answer = compose_offline(question, question, [doc], ComposeConfig())
+    assert not answer.abstained
+    assert "programme of action" in answer.answer
+    assert "Distr." not in answer.answer and "22-28102" not in answer.answer
