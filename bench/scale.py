@@ -221,7 +221,7 @@ def export_source(data_dir: Path, out: Path) -> dict[str, Any]:
         for id_, text, meta, vec in zip(
             got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
         ):
-            if doc_key(meta["source"], meta["content_hash"]) in visible:
+            if doc_key(meta["source"], meta["content_hash"], meta.get("chunking")) in visible:
                 rows.append({"id": id_, "text": text, "meta": meta})
                 vectors.append(vec)
         offset += len(got["ids"])

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from .structure import AnnotatedBlock
 
-__all__ = ["ChunkingConfig", "DraftChunk", "embedding_text", "pack"]
+__all__ = ["CHUNKER_VERSION", "ChunkingConfig", "DraftChunk", "embedding_text", "pack"]
+
+# Bump when a change to the readers, structure or packing cuts the same file differently:
+# ingest then re-chunks (and re-embeds) documents cut by another version.
+# 2: a short lead-in opens the first piece of the long block after it.
+CHUNKER_VERSION = "2"
 
 _SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[\"“(\[A-Z0-9])")
 
@@ -59,17 +64,29 @@ def _merge_locators(first: str | None, last: str | None) -> str | None:
     return f"{a.group(1)}{a.group(2)}" + (f"({a.group(3)})" if a.group(3) else "")
 
 
-def _split_long(text: str, budget: int, count: Callable[[str], int], tokenizer) -> list[str]:
-    """Pieces of ``text`` of at most ``budget`` tokens each, cut at sentences where possible."""
+def _split_long(
+    text: str,
+    budget: int,
+    count: Callable[[str], int],
+    tokenizer,
+    first_budget: int | None = None,
+) -> list[str]:
+    """Pieces of ``text`` of at most ``budget`` tokens each, cut at sentences where possible.
+
+    With ``first_budget`` the first piece gets at most that many (it joins text already in the
+    chunk); when not even one sentence fits it, the first piece is empty.
+    """
     pieces: list[str] = []
     current = ""
+    limit = budget if first_budget is None else min(first_budget, budget)
     for sentence in _SENTENCE_END.split(text):
         candidate = f"{current} {sentence}".strip()
-        if count(candidate) <= budget:
+        if count(candidate) <= limit:
             current = candidate
             continue
-        if current:
+        if current or (not pieces and limit < budget):
             pieces.append(current)
+        limit = budget
         if count(sentence) <= budget:
             current = sentence
         else:
@@ -143,12 +160,21 @@ def pack(
 
     for block, tokens in zip(blocks, lengths, strict=True):
         budget = config.max_tokens - header_tokens(block)
+        # a short lead-in (a title line, "Article 5", an intro sentence) before a block too long
+        # for one chunk opens that block's first piece instead of becoming a chunk of its own
+        lead_in = False
         if current:
             last = current[-1]
+            same_place = block.section == last.section and block.page == last.page
+            lead_in = (
+                same_place
+                and tokens > budget
+                and current_tokens < config.min_tokens
+                and not all(b.is_heading for b in current)  # a heading is in the header already
+            )
             boundary = (
-                block.section != last.section
-                or block.page != last.page
-                or current_tokens + tokens > budget
+                not same_place
+                or (current_tokens + tokens > budget and not lead_in)
                 or (block.paragraph_start and current_tokens >= config.min_tokens)
             )
             if boundary:
@@ -157,18 +183,20 @@ def pack(
             current.append(block)
             current_tokens += tokens
             continue
-        for piece in _split_long(block.text, budget, count, tokenizer):
-            current.append(
-                AnnotatedBlock(
-                    piece,
-                    block.page,
-                    block.section,
-                    block.heading,
-                    block.locator,
-                    block.paragraph_start,
-                    False,
+        first_budget = budget - current_tokens if lead_in else None
+        for piece in _split_long(block.text, budget, count, tokenizer, first_budget):
+            if piece:
+                current.append(
+                    AnnotatedBlock(
+                        piece,
+                        block.page,
+                        block.section,
+                        block.heading,
+                        block.locator,
+                        block.paragraph_start,
+                        False,
+                    )
                 )
-            )
             flush()
     flush()
     return _enforce_window(chunks, title, config.max_tokens, count, tokenizer)

@@ -21,7 +21,7 @@ from typing import Any
 from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError, chunk_id
 
 from .catalog import CatalogEntry, read_catalog
-from .chunking import ChunkingConfig, DraftChunk, embedding_text, pack
+from .chunking import CHUNKER_VERSION, ChunkingConfig, DraftChunk, embedding_text, pack
 from .errors import IngestError, TooLargeError
 from .readers import SUPPORTED_SUFFIXES, read_document
 from .structure import annotate
@@ -195,7 +195,7 @@ def prepare_document(
         raise IngestError("no text to index")
     chunks = [
         Chunk(
-            id=chunk_id(source, content_hash, i),
+            id=chunk_id(source, content_hash, i, CHUNKER_VERSION),
             text=d.text,
             source=source,
             title=title,
@@ -203,6 +203,7 @@ def prepare_document(
             chunk_index=i,
             page=d.page,
             locator=d.locator,
+            chunking=CHUNKER_VERSION,
         )
         for i, d in enumerate(drafts)
     ]
@@ -218,6 +219,7 @@ def prepare_document(
         pages=parsed.pages,
         url=entry.url if entry else None,
         notes="; ".join(parsed.notes) or None,
+        chunking=CHUNKER_VERSION,
     )
     return record, chunks, texts, parsed.notes
 
@@ -331,7 +333,10 @@ def _sync(
                 data = path.read_bytes()
                 content_hash = hashlib.sha256(data).hexdigest()
                 known = committed.get(source)
-                if known and known.content_hash == content_hash:
+                if known and (known.content_hash, known.chunking) == (
+                    content_hash,
+                    CHUNKER_VERSION,
+                ):  # a file cut by an older chunker is re-chunked (and re-embedded)
                     report.unchanged.append(source)
                     continue
                 original = owners.get(content_hash, source)

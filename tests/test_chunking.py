@@ -54,3 +54,29 @@ def test_no_chunk_of_the_default_corpus_exceeds_the_model_window(embedder):
 )
 def test_locator_ranges(first, last, merged):
     assert _merge_locators(first, last) == merged
+
+
+def test_a_short_lead_in_opens_the_long_block_after_it(embedder, tmp_path):
+    """A title line before an abstract too long for one chunk (SciFact's shape) used to become a
+    chunk of its own; it now opens the abstract's first piece."""
+    from ingest.chunking import pack
+    from ingest.readers import read_document
+    from ingest.structure import annotate
+
+    sentences = [
+        f"Sentence {n} reports that the cohort of {n * 37} patients showed a reduced rate of "
+        f"relapse after treatment with compound {n}."
+        for n in range(1, 25)
+    ]
+    path = tmp_path / "abstract.txt"
+    path.write_text("Relapse rates after compound treatment\n\n" + " ".join(sentences) + "\n")
+    blocks = annotate(read_document(path, path.read_bytes()).blocks)
+    assert blocks[0].text == "Relapse rates after compound treatment"
+    chunks = pack(blocks, "abstract", ChunkingConfig(200, 48), embedder.tokenizer)
+    assert len(chunks) >= 2, "the abstract is longer than one chunk"
+    assert chunks[0].text.startswith("Relapse rates after compound treatment\nSentence 1 ")
+    joined = " ".join(c.text.replace("\n", " ") for c in chunks)
+    assert joined.count("Relapse rates after compound treatment") == 1
+    assert all(s in joined for s in sentences)  # nothing lost at the cut
+    tokens = [len(embedder.tokenizer(c.text)["input_ids"]) for c in chunks]
+    assert max(tokens) <= 200

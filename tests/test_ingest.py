@@ -165,3 +165,26 @@ def test_uncommitted_chunks_are_invisible_and_collected(small_corpus, store, emb
     assert all(h.chunk.source != "ghost.md" for h in hits)
     assert store.collect_garbage() == 1
     assert "ghost.md" not in stored_sources(store)
+
+
+@pytest.mark.parametrize("older", [None, "1"])
+def test_documents_cut_by_another_chunker_version_are_recut(
+    small_corpus, store, embedder, tmp_path, monkeypatch, older
+):
+    """A store built before a chunker change (``None``: before versions were recorded) is
+    re-chunked on the next ingest even though no file changed, and ends as a fresh ingest does."""
+    import ingest.sync
+
+    current = ingest.sync.CHUNKER_VERSION
+    monkeypatch.setattr(ingest.sync, "CHUNKER_VERSION", older)
+    run(small_corpus, store, embedder)
+    assert {d.chunking for d in store.documents().values()} == {older}
+    monkeypatch.setattr(ingest.sync, "CHUNKER_VERSION", current)
+
+    report = run(small_corpus, store, embedder)
+    assert sorted(report.updated) == sorted(store.documents()) and not report.unchanged
+    assert run(small_corpus, store, embedder).unchanged  # and then it is done
+    fresh = ChunkStore(connect(tmp_path / "fresh"), "test", fingerprint_for(embedder))
+    run(small_corpus, fresh, embedder)
+    assert sorted(c.id for c in store.iter_chunks()) == sorted(c.id for c in fresh.iter_chunks())
+    assert {d.chunking for d in store.documents().values()} == {current}

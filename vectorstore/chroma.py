@@ -39,13 +39,15 @@ T = TypeVar("T")
 _MANIFEST_VECTOR = [1.0]  # Chroma wants a vector per record; the manifest needs none.
 
 
-def doc_key(source: str, content_hash: str) -> str:
-    return f"{source}@{content_hash}"
+def doc_key(source: str, content_hash: str, chunking: str | None = None) -> str:
+    """A document version: its content, and the chunker version that cut it (when recorded)."""
+    return f"{source}@{content_hash}" + (f"/{chunking}" if chunking else "")
 
 
-def chunk_id(source: str, content_hash: str, index: int) -> str:
+def chunk_id(source: str, content_hash: str, index: int, chunking: str | None = None) -> str:
     """Deterministic id: re-ingesting the same file upserts the same ids instead of adding."""
-    digest = hashlib.sha256(f"{source}\0{content_hash}".encode()).hexdigest()[:24]
+    key = f"{source}\0{content_hash}" + (f"\0{chunking}" if chunking else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"{digest}-{index:05d}"
 
 
@@ -61,19 +63,27 @@ class Chunk:
     chunk_index: int
     page: int | None = None
     locator: str | None = None
+    chunking: str | None = None  # the chunker version that cut it
+
+    @property
+    def key(self) -> str:
+        """Its document version's ``doc_key``."""
+        return doc_key(self.source, self.content_hash, self.chunking)
 
     def metadata(self) -> dict[str, Any]:
         meta = {
             "source": self.source,
             "title": self.title,
             "content_hash": self.content_hash,
-            "doc_key": doc_key(self.source, self.content_hash),
+            "doc_key": self.key,
             "chunk_index": self.chunk_index,
         }
         if self.page is not None:
             meta["page"] = self.page
         if self.locator:
             meta["locator"] = self.locator
+        if self.chunking:
+            meta["chunking"] = self.chunking
         return meta
 
     @classmethod
@@ -87,6 +97,7 @@ class Chunk:
             chunk_index=int(meta.get("chunk_index", 0)),
             page=meta.get("page"),
             locator=meta.get("locator"),
+            chunking=meta.get("chunking"),
         )
 
 
@@ -104,11 +115,12 @@ class DocumentRecord:
     pages: int | None = None
     url: str | None = None
     notes: str | None = None
+    chunking: str | None = None  # the chunker version that cut it (None: before versions)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
-        return doc_key(self.source, self.content_hash)
+        return doc_key(self.source, self.content_hash, self.chunking)
 
     def metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}

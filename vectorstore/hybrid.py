@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .chroma import Chunk, ChunkStore, DocumentRecord, doc_key
+from .chroma import Chunk, ChunkStore, DocumentRecord
 from .errors import StoreDamagedError
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import INDEX_CONFIG, LexicalIndex
@@ -142,11 +142,7 @@ class HybridSearcher:
             if index is not None:
                 return index
         visible = {r.key for r in records.values()}
-        items = (
-            (c.id, lexical_text(c))
-            for c in self.store.iter_chunks()
-            if doc_key(c.source, c.content_hash) in visible
-        )
+        items = ((c.id, lexical_text(c)) for c in self.store.iter_chunks() if c.key in visible)
         index = LexicalIndex.build(items, signature)
         index.save(self.lexical_dir)
         return index
@@ -228,4 +224,4 @@ class HybridSearcher:
         return sum(w for t, w in weights.items() if t in present) / total
 
     def _is_visible(self, chunk: Chunk) -> bool:
-        return doc_key(chunk.source, chunk.content_hash) in self._visible
+        return chunk.key in self._visible
