@@ -103,6 +103,14 @@ class Library:
 
     def add(self, filename: str, data: bytes) -> tuple[str, Any]:
         """Store an uploaded file under a safe generated name and ingest it: (source, report)."""
+        path, source = self.stage(filename, data)
+        return source, self.commit(path, source)
+
+    def stage(self, filename: str, data: bytes) -> tuple[Path, str]:
+        """The quick half of ``add``: check the upload and store its file: (path, source).
+
+        Raises at once for what needs no ingest to see: type, size, emptiness, duplicates.
+        """
         suffix = Path(filename.replace("\\", "/")).suffix.lower()
         if suffix not in SUPPORTED:
             raise LibraryError(
@@ -120,8 +128,12 @@ class Library:
         folder = self.corpus_dir / UPLOAD_FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / safe_upload_name(filename)
-        source = path.relative_to(self.corpus_dir).as_posix()
         path.write_bytes(data)
+        return path, path.relative_to(self.corpus_dir).as_posix()
+
+    def commit(self, path: Path, source: str) -> Any:
+        """The slow half of ``add``: ingest a staged file; the report, or the file removed and
+        a ``LibraryError`` saying why."""
         try:
             report = self._run([path])
         except BaseException:
@@ -135,7 +147,7 @@ class Library:
                 raise DuplicateDocumentError(duplicate[source])
             reasons = dict(report.failed)
             raise LibraryError(reasons.get(source) or "the document could not be added")
-        return source, report
+        return report
 
     def _holder(self, content_hash: str) -> str | None:
         """The source of the document in the library whose file has these bytes, if any."""

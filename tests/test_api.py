@@ -158,6 +158,65 @@ def test_upload_is_answerable_at_once_then_removed(client, settings):
     assert source not in {d["source"] for d in client.get("/api/v1/documents").json()}
 
 
+def poll(client, url: str, auth: dict[str, str]) -> dict:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        job = client.get(url, headers=auth).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job still {job['status']} after 120 s")
+
+
+def test_background_upload_and_ingest_report_through_a_job(client, settings):
+    """wait=false: 202 at once with a status_url; the job ends done (the document answerable)
+    or failed with the one-line reason and the file not kept; quick checks still answer at once."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    text = b"# Boreas Protocol\n\nThe Boreas Protocol obliges its parties to publish satellite incident reports within 48 hours.\n"
+    started = client.post(
+        "/api/v1/documents?wait=false", files={"file": ("boreas.md", text)}, headers=auth
+    )
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert started.headers["location"] == body["status_url"]
+    assert body["job"]["status"] in ("queued", "running", "done")
+    job = poll(client, body["status_url"], auth)
+    assert job["status"] == "done", job
+    source = job["result"]["source"]
+    assert source == body["source"] and job["result"]["report"]["added"] == [source]
+    answer = client.post(
+        "/api/v1/ask",
+        json={"question": "Within how many hours must Boreas Protocol parties report incidents?"},
+    ).json()
+    assert answer["citations"][0]["source"] == source
+
+    # a corrupt PDF passes the quick checks; its job fails and the file is not kept
+    corrupt = client.post(
+        "/api/v1/documents?wait=false",
+        files={"file": ("broken.pdf", b"%PDF-1.4 broken beyond repair")},
+        headers=auth,
+    )
+    assert corrupt.status_code == 202
+    failed = poll(client, corrupt.json()["status_url"], auth)
+    assert failed["status"] == "failed" and "corrupt" in failed["error"]
+    assert not (settings.corpus_dir / corrupt.json()["source"]).exists()
+
+    # the same bytes again: refused at once, no job
+    again = client.post(
+        "/api/v1/documents?wait=false", files={"file": ("copy.md", text)}, headers=auth
+    )
+    assert again.status_code == 409 and source in again.json()["error"]
+
+    sync = client.post("/api/v1/ingest?wait=false", headers=auth)
+    assert sync.status_code == 202
+    assert poll(client, sync.json()["status_url"], auth)["result"]["unchanged"]
+    assert client.get(body["status_url"]).status_code == 401  # jobs are for editors
+    assert client.get("/api/v1/jobs/nope", headers=auth).status_code == 404
+    assert client.delete(f"/api/v1/documents/{source}", headers=auth).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("name", "data", "problem"),
     [

@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from assistant import Settings
 from assistant.answer import Citation
+from assistant.errors import StoreError
 from assistant.feedback import FeedbackLog
+from assistant.jobs import Job, JobRunner
 from assistant.library import (
     DuplicateDocumentError,
     Library,
@@ -70,6 +72,7 @@ def build_api(
     # answers are CPU-bound (torch, numpy): a few at a time keep latency flat under load
     answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
     admin_token = settings.admin_token.get_secret_value()
+    jobs = JobRunner(expected=(LibraryError, StoreError))
 
     def admin(request: Request) -> None:
         check_admin(request, admin_token)
@@ -137,23 +140,54 @@ def build_api(
         """The documents in the library."""
         return await run_in_threadpool(library.documents)
 
+    def library_error(exc: LibraryError) -> HTTPException:
+        if isinstance(exc, UploadTooLargeError):
+            return HTTPException(413, str(exc))
+        if isinstance(exc, (DuplicateDocumentError, LibraryBusyError)):
+            return HTTPException(409, str(exc))
+        return HTTPException(422, str(exc))
+
+    def accepted(job: Job, response: Response, **extra: Any) -> dict[str, Any]:
+        response.status_code = 202
+        url = f"/api/v1/jobs/{job.id}"
+        response.headers["Location"] = url
+        return {"job": job.as_json(), "status_url": url, **extra}
+
     @router.post("/documents", dependencies=[Depends(admin)], status_code=201)
-    async def upload(file: UploadFile) -> dict[str, Any]:
+    async def upload(file: UploadFile, response: Response, wait: bool = True) -> dict[str, Any]:
         """Add a document (PDF, HTML, Markdown, TXT, DOCX); it is answerable when this returns.
 
         Refused with a one-line `error`: 413 over the upload limit, 409 when the same file is
         already in the library (the message names it), 422 when it cannot be read (unsupported
-        type, content that does not match the extension, empty, corrupt, encrypted, no text)."""
+        type, content that does not match the extension, empty, corrupt, encrypted, no text).
+
+        With `wait=false` the checks that need no ingest (type, size, empty, duplicate) still
+        answer at once; the ingest then runs in the background and the reply is 202 with a
+        `status_url` (`GET /api/v1/jobs/{id}`) that reports `done` with the report, or `failed`
+        with the one-line reason (the file is then not kept)."""
         data = await file.read(library.max_upload_bytes + 1)
+        name = file.filename or "upload"
         try:
-            source, report = await run_in_threadpool(library.add, file.filename or "upload", data)
-        except UploadTooLargeError as exc:
-            raise HTTPException(413, str(exc)) from exc
-        except (DuplicateDocumentError, LibraryBusyError) as exc:
-            raise HTTPException(409, str(exc)) from exc
+            if wait:
+                source, report = await run_in_threadpool(library.add, name, data)
+                return {"source": source, "report": report.as_json()}
+            path, source = await run_in_threadpool(library.stage, name, data)
         except LibraryError as exc:
-            raise HTTPException(422, str(exc)) from exc
-        return {"source": source, "report": report.as_json()}
+            raise library_error(exc) from exc
+
+        def work() -> dict[str, Any]:
+            return {"source": source, "report": library.commit(path, source).as_json()}
+
+        return accepted(jobs.submit("upload", work), response, source=source)
+
+    @router.get("/jobs/{job_id}", dependencies=[Depends(admin)])
+    async def job_status(job_id: str) -> dict[str, Any]:
+        """A background upload or ingest: `queued`, `running`, `done` (with `result`) or `failed`
+        (with a one-line `error`). Jobs are remembered until 200 newer ones have been submitted."""
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return job.as_json()
 
     @router.delete("/documents/{source:path}", dependencies=[Depends(admin)])
     async def delete(source: str) -> dict[str, Any]:
@@ -165,8 +199,12 @@ def build_api(
         return {"removed": report.removed}
 
     @router.post("/ingest", dependencies=[Depends(admin)])
-    async def reingest() -> dict[str, Any]:
-        """Sync the corpus folder into the store (new, changed and deleted files)."""
+    async def reingest(response: Response, wait: bool = True) -> dict[str, Any]:
+        """Sync the corpus folder into the store (new, changed and deleted files); the report.
+
+        With `wait=false`: 202 and a `status_url` to poll, as for uploads."""
+        if not wait:
+            return accepted(jobs.submit("ingest", lambda: library.reingest().as_json()), response)
         try:
             report = await run_in_threadpool(library.reingest)
         except LibraryError as exc:
