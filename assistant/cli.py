@@ -220,8 +220,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, embedder=None):
-    """The web app over one searcher, assistant and library (the ingest job wired in)."""
+def build_web_app(
+    settings: Settings, *, chat: bool = True, sync: bool = True, embedder=None, progress=False
+):
+    """The web app over one searcher, assistant and library (the ingest job wired in).
+
+    ``sync`` ingests CORPUS_DIR first (with progress bars on stderr when ``progress``)."""
     from ingest import ChunkingConfig, ingest
     from ui.app import create_app
 
@@ -231,7 +235,7 @@ def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, e
     embedder = embedder or build_embedder(settings)
     store = build_store(settings, embedder)
 
-    def ingest_fn(paths, prune: bool, wait: bool = False):
+    def ingest_fn(paths, prune: bool, wait: bool = False, progress: bool = False):
         """The library's ingest: a request does not wait for another process's ingest."""
         return ingest(
             list(paths),
@@ -242,13 +246,19 @@ def build_web_app(settings: Settings, *, chat: bool = True, sync: bool = True, e
             prune=prune,
             catalog_file=settings.catalog_file,
             max_file_bytes=int(settings.max_file_mb * 2**20),
-            progress=False,
+            progress=progress,
             commit_every=settings.ingest_commit_chunks,
             wait=wait,
         )
 
     if sync and settings.corpus_dir.is_dir():
-        report = ingest_fn([settings.corpus_dir], False, wait=True)
+        if progress:
+            print(
+                f"syncing the library with {settings.corpus_dir} (new or changed documents are "
+                "embedded: the first run takes a few minutes) ...",
+                file=sys.stderr,
+            )
+        report = ingest_fn([settings.corpus_dir], False, wait=True, progress=progress)
         print(f"library: {report.summary()}", file=sys.stderr)
         for source, reason in report.failed:
             print(f"failed: {source}: {reason}", file=sys.stderr)
@@ -268,7 +278,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=updates)
-    app = build_web_app(settings, sync=not args.no_sync)
+    app = build_web_app(settings, sync=not args.no_sync, progress=True)
     url = f"http://{settings.host}:{settings.port}"
     print(f"policy-assistant is serving at {url}  (API docs: {url}/api/docs)", file=sys.stderr)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -51,4 +51,4 @@ def test_no_server_error_on_fuzzed_requests(settings, embedder, tmp_path):
     assert counts and counts.group(1) == counts.group(2) and int(counts.group(1)) >= 50, (
         done.stdout[-1500:]
     )
-    assert "Operations:       8 selected / 8 total" in done.stdout
+    assert "Operations:       9 selected / 9 total" in done.stdout
