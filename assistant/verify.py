@@ -1,8 +1,8 @@
 """Checking an LLM's answer against the passages it cites.
 
-Markers that point at no passage are dropped; a sentence left without a marker, or whose words
-are not supported by the passages it cites (lexical support below a threshold chosen with
-bench/support.py), is removed; the citations that remain are renumbered in order of first use.
+Markers that point at no passage are dropped; a sentence left without a marker, whose words are
+not supported by the passages it cites (lexical support below a threshold chosen with
+bench/support.py), or that states a number none of them contains, is removed; the citations that remain are renumbered in order of first use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 
 from .injection import mask_injections
 
-__all__ = ["VerifiedSentence", "split_sentences", "support", "verify_answer"]
+__all__ = ["VerifiedSentence", "missing_numbers", "split_sentences", "support", "verify_answer"]
 
 _MARKERS = re.compile(r"\[(\d+)\]")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -149,6 +149,13 @@ def support(sentence: str, passages: Sequence[str]) -> float:
     return len(words & available) / len(words)
 
 
+def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
+    """Numbers the sentence states that none of the passages contains (as a whole token)."""
+    available = {w for passage in passages for w in _WORD.findall(passage) if w.isdigit()}
+    wanted = dict.fromkeys(w for w in _WORD.findall(sentence) if w.isdigit())
+    return [n for n in wanted if n not in available and n.lstrip("0") not in available]
+
+
 def _context(doc: Document) -> str:
     """What a sentence may draw support from; text addressed to AI systems supports nothing."""
     m = doc.metadata
@@ -166,16 +173,21 @@ def verify_answer(
         valid = tuple(dict.fromkeys(n - 1 for n in numbers if 1 <= n <= len(docs)))
         body = re.sub(r"\s+", " ", _MARKERS.sub("", sentence)).strip()
         body = re.sub(r"\s+([.!?,;:])", r"\1", body)
-        if not body:
+        if not _WORD.search(body):  # nothing but markers and punctuation
             continue
         if len(valid) < len(set(numbers)):
             removed.append(f"dropped marker(s) {sorted(set(numbers) - {v + 1 for v in valid})}")
         if not valid:
             removed.append(f"uncited sentence removed: {body[:80]}")
             continue
-        score = support(body, [_context(docs[i]) for i in valid])
+        contexts = [_context(docs[i]) for i in valid]
+        score = support(body, contexts)
         if score < min_support:
             removed.append(f"unsupported sentence removed ({score:.2f}): {body[:80]}")
+            continue
+        strays = missing_numbers(body, contexts)
+        if strays:  # "within 72 hours" cited to a passage that says 24: support alone misses it
+            removed.append(f"number(s) {', '.join(strays)} not in the cited passages: {body[:80]}")
             continue
         kept.append(VerifiedSentence(body, valid, score))
     return kept, removed

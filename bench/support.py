@@ -61,7 +61,7 @@ def main() -> int:
 
     from assistant.components import build_assistant
     from assistant.settings import Settings
-    from assistant.verify import _context, support
+    from assistant.verify import _context, missing_numbers, support
 
     rng = random.Random(args.seed)
     assistant = build_assistant(Settings(), llm=None)
@@ -76,10 +76,19 @@ def main() -> int:
         if gold:
             items.append((case, quotes[0], _context(gold[0])))
     pos, neg = [], []
+    pos_numbers_ok, swapped = [], []
     for i, (case, quote, passage) in enumerate(items):
-        pos.append(support(reword(quote, case["question"], rng), [passage]))
+        reworded = reword(quote, case["question"], rng)
+        pos.append(support(reworded, [passage]))
+        pos_numbers_ok.append(not missing_numbers(reworded, [passage]))
         other = items[(i + 1 + rng.randrange(len(items) - 1)) % len(items)]
         neg.append(support(reword(other[1], case["question"], rng), [passage]))
+        numbers = [n for n in re.findall(r"\b\d+\b", quote)]
+        if numbers:  # the quote verbatim with one number changed: a subtle factual error
+            n = rng.choice(numbers)
+            wrong = str(int(n) + rng.choice([1, 2, 3, 10, 12]))
+            altered = re.sub(rf"\b{n}\b", wrong, quote, count=1)
+            swapped.append((support(altered, [passage]), not missing_numbers(altered, [passage])))
     print(f"{len(pos)} supported and {len(neg)} unsupported sentences\n")
     print(f"{'threshold':>9} {'supported kept':>15} {'unsupported removed':>20}")
     rows = []
@@ -88,7 +97,28 @@ def main() -> int:
         removed = sum(s < t for s in neg) / len(neg)
         rows.append({"threshold": t, "supported_kept": kept, "unsupported_removed": removed})
         print(f"{t:>9.2f} {kept:>15.2f} {removed:>20.2f}")
-    write_results("support", {"thresholds": rows})
+    kept_with_numbers = sum(
+        s >= 0.45 and ok for s, ok in zip(pos, pos_numbers_ok, strict=True)
+    ) / len(pos)
+    caught_support = sum(s < 0.45 for s, _ in swapped) / len(swapped)
+    caught_both = sum(s < 0.45 or not ok for s, ok in swapped) / len(swapped)
+    print(
+        f"\nat 0.45 with the number check: supported kept {kept_with_numbers:.2f}; "
+        f"{len(swapped)} quotes with one number changed removed: {caught_support:.2f} by "
+        f"support alone, {caught_both:.2f} with the number check"
+    )
+    write_results(
+        "support",
+        {
+            "thresholds": rows,
+            "number_check": {
+                "supported_kept_at_0.45": kept_with_numbers,
+                "number_swapped": len(swapped),
+                "swapped_removed_by_support": caught_support,
+                "swapped_removed_with_number_check": caught_both,
+            },
+        },
+    )
     return 0
 
 

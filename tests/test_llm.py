@@ -271,3 +271,19 @@ def test_llm_answers_split_into_sentences_not_at_abbreviations(text, sentences):
     from assistant.verify import split_sentences
 
     assert split_sentences(text) == sentences
+
+
+def test_a_sentence_with_a_number_its_passages_lack_is_removed(settings, searcher):
+    """Lexical support would keep "within 36 hours" cited to the 24-hour passage (one word of
+    many differs); the number check removes it, and keeps the true sentence."""
+    docs = passages(settings, searcher)
+    n, supported = sentence_with(docs, "24 hours")
+    altered = supported.replace("24 hours", "36 hours", 1)
+    assert "36" not in re.findall(r"\w+", docs[n - 1].page_content)
+    reply = f"{altered} [{n}]. {supported} [{n}]."
+    answer = with_llm(settings, searcher, GenericFakeChatModel(messages=iter([reply]))).ask(
+        QUESTION
+    )
+    assert not answer.abstained
+    assert "24 hours" in answer.answer and "36 hours" not in answer.answer
+    assert "36" in (answer.note or ""), answer.note
