@@ -11,6 +11,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.injection import looks_like_injection
+
 __all__ = [
     "ABSTAINED_LABEL",
     "SOURCES_PLACEHOLDER",
@@ -99,14 +101,39 @@ def _span_of(sentence: str, quote: str) -> tuple[int, int] | None:
     return best
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+FLAGGED_TITLE = "This sentence addresses AI systems; the assistant ignores it."
+
+
+def _flagged_spans(quote: str) -> list[tuple[int, int]]:
+    """Where ``quote`` has sentences addressed to AI systems (prompt injection)."""
+    if not looks_like_injection(quote):
+        return []
+    spans, start = [], 0
+    for match in [*_SENTENCE_BREAK.finditer(quote), None]:
+        end = match.start() if match else len(quote)
+        if looks_like_injection(quote[start:end]):
+            spans.append((start, end))
+        start = match.end() if match else end
+    return spans
+
+
 def highlight(quote: str, sentences: list[str]) -> str:
-    """``quote`` as escaped HTML with the cited sentences in ``<mark>``."""
-    spans = sorted(s for s in (_span_of(x, quote) for x in sentences) if s)
+    """``quote`` as escaped HTML with the cited sentences in ``<mark>`` and sentences addressed
+    to AI systems flagged (the reader sees what the assistant was told to ignore)."""
+    marked = [(*s, "mark") for s in (_span_of(x, quote) for x in sentences) if s]
+    flagged = [(*s, "flag") for s in _flagged_spans(quote)]
     out, pos = [], 0
-    for start, end in spans:
+    for start, end, kind in sorted(marked + flagged):
         if start < pos:
             continue
-        out += [html.escape(quote[pos:start]), "<mark>", html.escape(quote[start:end]), "</mark>"]
+        opening = (
+            "<mark>"
+            if kind == "mark"
+            else f'<span class="pa-flagged" title="{html.escape(FLAGGED_TITLE)}">⚠ '
+        )
+        closing = "</mark>" if kind == "mark" else "</span>"
+        out += [html.escape(quote[pos:start]), opening, html.escape(quote[start:end]), closing]
         pos = end
     out.append(html.escape(quote[pos:]))
     return "".join(out)
