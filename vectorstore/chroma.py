@@ -289,7 +289,7 @@ class ChunkStore:
 
         ``check_readable`` misses an index whose files and id map were written at different
         times (only queries that reach the orphaned vectors fail). Ingest runs this before
-        writing: about 0.1 s per 10,000 passages.
+        writing: 15 ms for 6,000 passages, 0.3 s for 100,000.
         """
 
         def read() -> None:
