@@ -25,6 +25,7 @@ from assistant.library import (
     UploadTooLargeError,
 )
 
+from .render import flagged_sentences
 from .security import RateLimiter, check_admin, client_key
 
 __all__ = ["build_api"]
@@ -105,7 +106,9 @@ def build_api(
     @router.post("/ask/stream", dependencies=[Depends(asker)])
     async def ask_stream(body: AskRequest) -> StreamingResponse:
         """Server-sent events: `token` events carry the answer text so far (`{"text"}`), then
-        one `answer` event carries the final Answer JSON."""
+        one `answer` event carries the final Answer JSON. Before it, when a quoted passage holds
+        sentences addressed to AI systems (prompt injection, ignored by the assistant), a
+        `flagged` event maps citation numbers to those sentences, for display."""
         question, history = validated(body)
 
         def events() -> Iterator[str]:
@@ -115,7 +118,11 @@ def build_api(
                     yield f"event: token\ndata: {json.dumps({'text': last.answer})}\n\n"
                 last = partial
             if last is not None:
-                yield f"event: answer\ndata: {json.dumps(last.as_json(), ensure_ascii=False)}\n\n"
+                final = last.as_json()
+                flagged = flagged_sentences(final)
+                if flagged:
+                    yield f"event: flagged\ndata: {json.dumps(flagged, ensure_ascii=False)}\n\n"
+                yield f"event: answer\ndata: {json.dumps(final, ensure_ascii=False)}\n\n"
 
         async def limited() -> AsyncIterator[str]:
             async with answering:

@@ -19,6 +19,7 @@ __all__ = [
     "answer_markdown",
     "answer_text",
     "conversation_markdown",
+    "flagged_sentences",
     "md_text",
     "sources_html",
 ]
@@ -116,6 +117,18 @@ def _flagged_spans(quote: str) -> list[tuple[int, int]]:
             spans.append((start, end))
         start = match.end() if match else end
     return spans
+
+
+def flagged_sentences(answer: dict[str, Any]) -> dict[str, list[str]]:
+    """Citation number -> the sentences of its quote addressed to AI systems (for the embed
+    page, which flags them as the sources panel does)."""
+    out: dict[str, list[str]] = {}
+    for c in answer.get("citations", []):
+        quote = c.get("quote") or ""
+        found = [quote[a:b] for a, b in _flagged_spans(quote)]
+        if found:
+            out[str(c["n"])] = found
+    return out
 
 
 def highlight(quote: str, sentences: list[str]) -> str:

@@ -62,14 +62,21 @@
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
 
-  // The quote as text nodes, with the sentences the answer took from it in <mark>.
-  function quoteWithMarks(quote, sentences) {
+  const FLAGGED_TITLE = "This sentence addresses AI systems; the assistant ignores it.";
+
+  // The quote as text nodes, with the sentences the answer took from it in <mark> and the ones
+  // addressed to AI systems (from the stream's "flagged" event) flagged.
+  function quoteWithMarks(quote, sentences, flagged) {
     const spans = [];
     sentences.forEach(function (sentence) {
       const tokens = sentence.split(/\s+/).filter(Boolean);
       if (tokens.length < 3) return;
       const found = new RegExp(tokens.map(escapeRegExp).join("\\s+")).exec(quote);
-      if (found) spans.push([found.index, found.index + found[0].length]);
+      if (found) spans.push([found.index, found.index + found[0].length, "mark"]);
+    });
+    (flagged || []).forEach(function (sentence) {
+      const at = typeof sentence === "string" && sentence ? quote.indexOf(sentence) : -1;
+      if (at >= 0) spans.push([at, at + sentence.length, "flagged"]);
     });
     spans.sort(function (a, b) { return a[0] - b[0]; });
     const block = el("blockquote", "citation-quote");
@@ -77,14 +84,21 @@
     spans.forEach(function (span) {
       if (span[0] < pos) return;
       block.appendChild(document.createTextNode(quote.slice(pos, span[0])));
-      block.appendChild(el("mark", null, quote.slice(span[0], span[1])));
+      const text = quote.slice(span[0], span[1]);
+      if (span[2] === "mark") {
+        block.appendChild(el("mark", null, text));
+      } else {
+        const flag = el("span", "flagged", "\u26a0 " + text);
+        flag.title = FLAGGED_TITLE;
+        block.appendChild(flag);
+      }
       pos = span[1];
     });
     block.appendChild(document.createTextNode(quote.slice(pos)));
     return block;
   }
 
-  function renderCitation(c, sentences) {
+  function renderCitation(c, sentences, flagged) {
     const item = el("li", "citation");
     const head = el("div", "citation-head");
     head.appendChild(el("span", "citation-n", "[" + c.n + "]"));
@@ -94,7 +108,7 @@
     if (c.locator) where.push(c.locator);
     if (where.length) head.appendChild(el("span", "citation-where", " · " + where.join(", ")));
     item.appendChild(head);
-    if (c.quote) item.appendChild(quoteWithMarks(String(c.quote), sentences || []));
+    if (c.quote) item.appendChild(quoteWithMarks(String(c.quote), sentences || [], flagged));
     const href = safeUrl(c.url);
     if (href) {
       const link = el("a", "citation-link", "Open the document");
@@ -106,7 +120,7 @@
     return item;
   }
 
-  function renderAnswer(item, answer, question) {
+  function renderAnswer(item, answer, question, flagged) {
     item.textContent = "";
     item.classList.remove("pending");
     if (answer.abstained) {
@@ -119,7 +133,10 @@
       item.appendChild(el("p", "citations-heading", "Sources"));
       const list = el("ol", "citations");
       const cited = answer.abstained ? {} : citedSentences(String(answer.answer));
-      citations.forEach(function (c) { list.appendChild(renderCitation(c, cited[c.n])); });
+      const flags = flagged || {};
+      citations.forEach(function (c) {
+        list.appendChild(renderCitation(c, cited[c.n], flags[String(c.n)]));
+      });
       item.appendChild(list);
     }
     // the question and the start of its answer in view, rather than the end of the sources
@@ -171,6 +188,7 @@
     const text = item.querySelector(".answer-text");
     send.disabled = true;
     let final = null;
+    let flagged = {};
     try {
       const response = await fetch(API, {
         method: "POST",
@@ -186,9 +204,11 @@
         if (name === "token") {
           text.textContent = payload.text;
           scrollDown();
+        } else if (name === "flagged") {
+          flagged = payload && typeof payload === "object" ? payload : {};
         } else if (name === "answer") {
           final = payload;
-          renderAnswer(item, payload, asked);
+          renderAnswer(item, payload, asked, flagged);
         }
       });
       if (!final) {
