@@ -24,6 +24,9 @@ from .injection import looks_like_injection
 __all__ = ["ABSTAIN_TEXT", "ComposeConfig", "compose_offline", "make_citation", "sentences"]
 
 COVERAGE_WEIGHT = 0.75  # sentence score: question coverage vs. its passage's retrieval score
+# a UN document's print job number and barcode ("23-26243 (E) 090124 *2326243*"): the sentence
+# around it is the first page's header run into the text
+_UN_MASTHEAD = re.compile(r"\b\d{2}-\d{5}\s*\(E\)|\*\d{7}\*|\bDistr\.:")
 MIN_PROSE_WORDS = 3  # lower-case words a sentence needs to be read as prose
 OFF_TARGET_PENALTY = 0.6
 CARRIED_WEIGHT = 0.3
@@ -145,7 +148,7 @@ def compose_offline(
                 continue
             if looks_like_injection(sentence):  # addressed to AI systems, not to readers
                 continue
-            if sum(w.islower() for w in words) < MIN_PROSE_WORDS:
+            if sum(w.islower() for w in words) < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
                 # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
                 # Distr.: General 12 December 2022"), not a sentence a reader can use
                 continue

@@ -205,6 +205,9 @@ def test_offline_answers_skip_mastheads_and_datelines():
     passage = (
         "United Nations A/RES/77/37 General Assembly Distr.: General 12 December 2022 "
         "22-28102 (E) 151222\n"
+        "23-26243 (E) 090124 *2326243* Seventy-seventh session Agenda item 94 Developments in "
+        "the field of information and telecommunications in the context of the programme of "
+        "action and resolution 77/37.\n"
         "In resolution 77/37 the General Assembly welcomes the proposal for a programme of "
         "action to advance responsible State behaviour in the use of information and "
         "communications technologies."
@@ -217,3 +220,4 @@ def test_offline_answers_skip_mastheads_and_datelines():
     assert not answer.abstained
     assert "programme of action" in answer.answer
     assert "Distr." not in answer.answer and "22-28102" not in answer.answer
+    assert "23-26243" not in answer.answer and "Agenda item" not in answer.answer
