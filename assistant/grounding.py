@@ -1,10 +1,12 @@
-"""Does the library answer the question? Three signals from the retrieved passages.
+"""Does the library answer the question? Four signals from the retrieved passages.
 
 - the best passage's dense (cosine) similarity to the query: off-topic questions score low;
 - coverage: the share of the query's idf weight found in the top passages (their source name,
   title and locator included): a question whose rare words are nowhere in them is not answered;
 - numbers: every number the question names (a year, an article, a resolution) must occur in the
-  passages; "Article 21 of the Budapest Convention" is not answered by Article 21 of another one.
+  passages; "Article 21 of the Budapest Convention" is not answered by Article 21 of another one;
+- articles: an article the question names must be some passage's locator or be mentioned in one
+  ("Article 40" is not answered by passages that merely contain a 40).
 
 Thresholds are settings, chosen with bench/abstention.py on answerable and unanswerable questions.
 """
@@ -31,12 +33,14 @@ class Evidence:
     dense: float
     coverage: float
     missing_numbers: tuple[str, ...]
+    missing_units: tuple[str, ...] = ()  # "article 40" asked about, in no passage found
 
     def as_json(self) -> dict[str, Any]:
         return {
             "dense": round(self.dense, 4),
             "coverage": round(self.coverage, 4),
             "missing_numbers": list(self.missing_numbers),
+            "missing_units": list(self.missing_units),
         }
 
     def abstain_reason(self, min_dense: float, min_coverage: float) -> str | None:
@@ -44,6 +48,8 @@ class Evidence:
             return f"best passage similarity {self.dense:.2f} < {min_dense}"
         if self.missing_numbers:
             return f"numbers not found in any passage: {', '.join(self.missing_numbers)}"
+        if self.missing_units:
+            return f"no passage found is {', '.join(self.missing_units)}"
         if self.coverage < min_coverage:
             return f"question terms covered {self.coverage:.2f} < {min_coverage}"
         return None
@@ -76,4 +82,23 @@ def assess(question: str, query: str, docs: Sequence[Document], searcher: Any) -
     missing = tuple(n for n in numbers_in(question) if not set(re.findall(r"\d+", n)) <= found)
     foreign = translate_terms(question) != question  # its words are not in an English index
     coverage = 1.0 if foreign else searcher.term_coverage(query, texts[:COVERAGE_PASSAGES])
-    return Evidence(dense, coverage, missing)
+    return Evidence(dense, coverage, missing, missing_units(question, docs))
+
+
+def missing_units(question: str, docs: Sequence[Document]) -> tuple[str, ...]:
+    """The articles the question names that no passage is, nor mentions ("Article 40 of the
+    Cyber Solidarity Act": the act's passages all have lower numbers, though "40" occurs in
+    them). Articles only: legal texts label them the same way everywhere."""
+    from vectorstore.hybrid import referenced_units
+
+    missing = []
+    for kind, number in referenced_units(translate_terms(question)):
+        if kind != "article":  # "rule 1.9", "Section 5": documents label these too loosely
+            continue
+        pattern = re.compile(rf"\b{kind}s?\s+{re.escape(number)}(?!\d|\.\d)", re.I)
+        if not any(
+            pattern.search(d.metadata.get("locator") or "") or pattern.search(d.page_content)
+            for d in docs
+        ):
+            missing.append(f"{kind} {number}")
+    return tuple(missing)

@@ -221,3 +221,31 @@ def test_offline_answers_skip_mastheads_and_datelines():
     assert "programme of action" in answer.answer
     assert "Distr." not in answer.answer and "22-28102" not in answer.answer
     assert "23-26243" not in answer.answer and "Agenda item" not in answer.answer
+
+
+def test_a_question_about_an_article_no_passage_is_abstains():
+    """ "Article 40" asked about, and the passages found are Articles 12 and 26 whose text has a
+    40 in it: the number check passes, the article check does not."""
+    from langchain_core.documents import Document
+
+    from assistant.grounding import Evidence, missing_units
+
+    docs = [
+        Document(
+            "The Reserve shall consist of 40 incident response services.",
+            metadata={"source": "csa.md", "locator": "Article 12"},
+        ),
+        Document(
+            "Member States shall report by 2027 on the application of this Regulation.",
+            metadata={"source": "csa.md", "locator": "Article 26"},
+        ),
+    ]
+    asked = "What penalties does Article 40 of the Cyber Solidarity Act set?"
+    assert missing_units(asked, docs) == ("article 40",)
+    assert missing_units("What does Article 12 set up?", docs) == ()
+    assert missing_units("Was ist in Artikel 26 geregelt?", docs) == ()
+    assert missing_units("What does rule 40 say?", docs) == ()  # articles only
+    mentioned = [Document("Fines are set in accordance with Article 40.", metadata={})]
+    assert missing_units(asked, mentioned) == ()
+    reason = Evidence(0.8, 0.9, (), ("article 40",)).abstain_reason(0.3, 0.45)
+    assert reason == "no passage found is article 40"
