@@ -246,142 +246,123 @@ def ingest(
     held throughout: another writing process makes this wait, or raise ``StoreBusyError`` when
     ``wait`` is false.
     """
-    with store.writing(wait=wait):
-        return _sync(
-            paths, store, embedder, root=root, config=config, prune=prune,
-            catalog_file=catalog_file, max_file_bytes=max_file_bytes, progress=progress,
-            commit_every=commit_every,
-        )  # fmt: skip
-
-
-def _sync(
-    paths: Sequence[Path],
-    store: ChunkStore,
-    embedder: Any,
-    *,
-    root: Path,
-    config: ChunkingConfig | None = None,
-    prune: bool = False,
-    catalog_file: str = "SOURCES.md",
-    max_file_bytes: int = 50 * 1024 * 1024,
-    progress: bool = True,
-    commit_every: int = EMBED_BUFFER,
-) -> IngestReport:
-    """``ingest`` under the store's write lock."""
     from tqdm.auto import tqdm
 
-    started = time.perf_counter()
-    report = IngestReport()
-    try:
-        store.open(create=True)
-        store.verify()
-    except StoreDamagedError as exc:
-        # Chroma left a torn index behind a killed writer and can read nothing back: start over
-        # from the files, all of them, whatever subset was asked for.
-        report.rebuilt = True
-        report.notes.append(("(store)", f"{str(exc).split('; ')[0]}: rebuilding it from {root}"))
-        store.drop()
-        store.open(create=True)
-        paths = [root]
-    store.collect_garbage()
-    committed = store.documents()
-    catalog = read_catalog(Path(root) / catalog_file)
-    files = collect_files(paths or [root], Path(root), catalog_file)
-    owners = _content_owners(files, Path(root), committed, max_file_bytes)
-    config = config or ChunkingConfig()
-    config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
+    with store.writing(wait=wait):
+        started = time.perf_counter()
+        report = IngestReport()
+        try:
+            store.open(create=True)
+            store.verify()
+        except StoreDamagedError as exc:
+            # Chroma left a torn index behind a killed writer and can read nothing back: start over
+            # from the files, all of them, whatever subset was asked for.
+            report.rebuilt = True
+            report.notes.append(("(store)", f"{exc.problem}: rebuilding it from {root}"))
+            store.drop()
+            store.open(create=True)
+            paths = [root]
+        store.collect_garbage()
+        committed = store.documents()
+        catalog = read_catalog(Path(root) / catalog_file)
+        files = collect_files(paths or [root], Path(root), catalog_file)
+        owners = _content_owners(files, Path(root), committed, max_file_bytes)
+        config = config or ChunkingConfig()
+        config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
 
-    pending: list[_Pending] = []
-    buffered = 0
-    file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not progress)
-    chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not progress)
+        pending: list[_Pending] = []
+        buffered = 0
+        file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not progress)
+        chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not progress)
 
-    def flush() -> None:
-        nonlocal pending, buffered
-        texts = [t for p in pending for t in p.texts]
-        if texts:
-            # identical passages (a repeated disclaimer, a file of one line repeated) are
-            # embedded once
-            unique = {t: i for i, t in enumerate(dict.fromkeys(texts))}
-            encoded = embedder.encode(list(unique))
-            vectors = [encoded[unique[t]] for t in texts]
-            offset = 0
-            for item in pending:
-                n = len(item.chunks)
-                store.add_chunks(item.chunks, vectors[offset : offset + n])
-                offset += n
-                store.commit_document(item.record)
-                (report.added if item.status == "added" else report.updated).append(
-                    item.record.source
-                )
-                report.chunks_written += n
-                chunk_bar.update(n)
-        pending, buffered = [], 0
-
-    try:
-        for path in files:
-            source = _source_name(path, Path(root))
-            file_bar.set_postfix_str(source[-40:], refresh=False)
-            try:
-                if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                    read_document(path, b"")  # raises the unsupported-type error
-                size = path.stat().st_size
-                if size > max_file_bytes:
-                    raise TooLargeError(
-                        f"file of {size / 2**20:.1f} MiB is over the {max_file_bytes / 2**20:.0f} MiB limit"
+        def flush() -> None:
+            nonlocal pending, buffered
+            texts = [t for p in pending for t in p.texts]
+            if texts:
+                # identical passages (a repeated disclaimer, a file of one line repeated) are
+                # embedded once
+                unique = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+                encoded = embedder.encode(list(unique))
+                vectors = [encoded[unique[t]] for t in texts]
+                offset = 0
+                for item in pending:
+                    n = len(item.chunks)
+                    store.add_chunks(item.chunks, vectors[offset : offset + n])
+                    offset += n
+                    store.commit_document(item.record)
+                    (report.added if item.status == "added" else report.updated).append(
+                        item.record.source
                     )
-                data = path.read_bytes()
-                content_hash = hashlib.sha256(data).hexdigest()
-                known = committed.get(source)
-                if known and (known.content_hash, known.chunking) == (
-                    content_hash,
-                    CHUNKER_VERSION,
-                ):  # a file cut by an older chunker is re-chunked (and re-embedded)
-                    report.unchanged.append(source)
+                    report.chunks_written += n
+                    chunk_bar.update(n)
+            pending, buffered = [], 0
+
+        try:
+            for path in files:
+                source = _source_name(path, Path(root))
+                file_bar.set_postfix_str(source[-40:], refresh=False)
+                try:
+                    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                        read_document(path, b"")  # raises the unsupported-type error
+                    size = path.stat().st_size
+                    if size > max_file_bytes:
+                        raise TooLargeError(
+                            f"file of {size / 2**20:.1f} MiB is over the {max_file_bytes / 2**20:.0f} MiB limit"
+                        )
+                    data = path.read_bytes()
+                    content_hash = hashlib.sha256(data).hexdigest()
+                    known = committed.get(source)
+                    if known and (known.content_hash, known.chunking) == (
+                        content_hash,
+                        CHUNKER_VERSION,
+                    ):  # a file cut by an older chunker is re-chunked (and re-embedded)
+                        report.unchanged.append(source)
+                        continue
+                    original = owners.get(content_hash, source)
+                    if original != source:
+                        report.duplicates.append((source, original))
+                        report.notes.append(
+                            (source, f"same content as {original}: not indexed twice")
+                        )
+                        if known:  # its earlier, different content is no longer in the file
+                            store.remove_document(source)
+                            report.removed.append(source)
+                        continue
+                    record, chunks, texts, notes = prepare_document(
+                        path, source, data, content_hash, config, embedder.tokenizer, catalog
+                    )
+                except IngestError as exc:
+                    report.failed.append((source, str(exc)))
                     continue
-                original = owners.get(content_hash, source)
-                if original != source:
-                    report.duplicates.append((source, original))
-                    report.notes.append((source, f"same content as {original}: not indexed twice"))
-                    if known:  # its earlier, different content is no longer in the file
+                except OSError as exc:
+                    report.failed.append((source, f"cannot read the file: {exc.strerror or exc}"))
+                    continue
+                except Exception as exc:  # a reader library choking on a malformed file
+                    reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+                    report.failed.append(
+                        (
+                            source,
+                            f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip(),
+                        )
+                    )
+                    continue
+                finally:
+                    file_bar.update(1)
+                report.notes.extend((source, n) for n in notes)
+                pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
+                chunk_bar.total += len(chunks)
+                chunk_bar.refresh()
+                buffered += len(chunks)
+                if buffered >= commit_every:
+                    flush()
+            flush()
+            if prune:
+                for source in sorted(set(committed) - set(report.added) - set(report.updated)):
+                    if not (Path(root) / source).exists():
                         store.remove_document(source)
                         report.removed.append(source)
-                    continue
-                record, chunks, texts, notes = prepare_document(
-                    path, source, data, content_hash, config, embedder.tokenizer, catalog
-                )
-            except IngestError as exc:
-                report.failed.append((source, str(exc)))
-                continue
-            except OSError as exc:
-                report.failed.append((source, f"cannot read the file: {exc.strerror or exc}"))
-                continue
-            except Exception as exc:  # a reader library choking on a malformed file
-                reason = str(exc).splitlines()[0][:200] if str(exc) else ""
-                report.failed.append(
-                    (
-                        source,
-                        f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip(),
-                    )
-                )
-                continue
-            finally:
-                file_bar.update(1)
-            report.notes.extend((source, n) for n in notes)
-            pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
-            chunk_bar.total += len(chunks)
-            chunk_bar.refresh()
-            buffered += len(chunks)
-            if buffered >= commit_every:
-                flush()
-        flush()
-        if prune:
-            for source in sorted(set(committed) - set(report.added) - set(report.updated)):
-                if not (Path(root) / source).exists():
-                    store.remove_document(source)
-                    report.removed.append(source)
-    finally:
-        file_bar.close()
-        chunk_bar.close()
-    report.elapsed = time.perf_counter() - started
-    return report
+        finally:
+            file_bar.close()
+            chunk_bar.close()
+        report.elapsed = time.perf_counter() - started
+        return report

@@ -177,10 +177,7 @@ def _fresh_persistent_client(path: str, settings: Any) -> Any:
 
 def _damaged(what: str, exc: Exception) -> StoreDamagedError:
     first = (str(exc).splitlines() or [""])[0][:160]
-    return StoreDamagedError(
-        f"Chroma cannot read the {what} ({first}); an ingest was probably killed while it "
-        "wrote its index: run `policy-assistant ingest` to rebuild the store"
-    )
+    return StoreDamagedError(f"Chroma cannot read the {what} ({first})")
 
 
 class ChunkStore:
@@ -271,9 +268,8 @@ class ChunkStore:
         Cheap (a count and a one-result query each), and done at open so that a store left torn
         by a killed ingest is reported, and repaired by the next ingest, before anything else runs.
         """
-        dim = int(self.fingerprint.get("dim") or 0)
         for what, name, probe in (
-            ("passages", "_chunks", [1.0] + [0.0] * (dim - 1) if dim else None),
+            ("passages", "_chunks", self._probe_vector()),
             ("document list", "_manifest", _MANIFEST_VECTOR),
         ):
 
@@ -283,6 +279,11 @@ class ChunkStore:
                     collection.query(query_embeddings=[probe], n_results=1, include=[])
 
             self._read(what, read)
+
+    def _probe_vector(self) -> list[float] | None:
+        """A unit vector of the store's dimension, to query with; None if it is not recorded."""
+        dim = int(self.fingerprint.get("dim") or 0)
+        return [1.0] + [0.0] * (dim - 1) if dim else None
 
     def verify(self) -> None:
         """Walk the whole vector index once; ``StoreDamagedError`` if Chroma cannot.
@@ -294,9 +295,8 @@ class ChunkStore:
 
         def read() -> None:
             n = self._chunks.count()
-            if n:
-                dim = int(self.fingerprint.get("dim") or 0)
-                probe = [1.0] + [0.0] * (dim - 1)
+            probe = self._probe_vector()
+            if n and probe is not None:
                 self._chunks.query(query_embeddings=[probe], n_results=n, include=[])
 
         self._read("passages", read)

@@ -39,4 +39,13 @@ class StoreDamagedError(StoreError):
     process killed in the middle leaves files it refuses to load, and then every read of the
     collection fails (chroma-core/chroma#5366). ``policy-assistant ingest`` rebuilds the store from
     the corpus folder when it meets this error.
+
+    ``problem`` says what Chroma could not read; the message adds what to do about it.
     """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"{problem}; an ingest was probably killed while it wrote its index: "
+            "run `policy-assistant ingest` to rebuild the store"
+        )
+        self.problem = problem
