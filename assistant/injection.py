@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MASK", "looks_like_injection", "mask_injections"]
+__all__ = ["MASK", "injected_spans", "looks_like_injection", "mask_injections"]
 
 MASK = "[text withheld: it addresses AI systems]"
 
@@ -30,6 +30,19 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 
 def looks_like_injection(text: str) -> bool:
     return bool(_PATTERNS.search(text))
+
+
+def injected_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of ``text`` that addresses an AI system."""
+    if not looks_like_injection(text):
+        return []
+    spans, start = [], 0
+    for match in [*_SENTENCES.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if looks_like_injection(text[start:end]):
+            spans.append((start, end))
+        start = match.end() if match else end
+    return spans
 
 
 def mask_injections(text: str) -> str:

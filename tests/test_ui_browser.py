@@ -422,6 +422,15 @@ def test_sentences_addressed_to_ai_systems_are_flagged_in_the_sources_panel() ->
     assert "States protect cables." in panel and "pa-flagged" not in panel.split("States")[0]
 
 
+def route_answer_stream(page: Any, *events: tuple[str, Any]) -> None:
+    """Answer the page's /api/v1/ask/stream requests with these server-sent events."""
+    body = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+    page.route(
+        "**/api/v1/ask/stream",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+
+
 def test_embed_page_flags_sentences_addressed_to_ai_systems(page: Any, app: dict[str, Any]) -> None:
     """The embed page marks, in a quoted passage, the sentences the stream's `flagged` event
     names; a flagged text that is not in the quote is ignored; markup in it stays text."""
@@ -433,14 +442,7 @@ def test_embed_page_flags_sentences_addressed_to_ai_systems(page: Any, app: dict
     }  # fmt: skip
     final = {"answer": "Repairs take 72 hours. [1]", "abstained": False, "citations": [citation]}
     flagged = {"1": [injected, "a sentence that is not in the quote"]}
-    body = (
-        f"event: flagged\ndata: {json.dumps(flagged)}\n\n"
-        f"event: answer\ndata: {json.dumps(final)}\n\n"
-    )
-    page.route(
-        "**/api/v1/ask/stream",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
-    )
+    route_answer_stream(page, ("flagged", flagged), ("answer", final))
     page.goto(f"{app['url']}/embed", wait_until="load")
     page.locator("#question").fill("How fast are cables repaired?")
     page.locator("#send").click()
@@ -466,14 +468,7 @@ def test_embed_page_shows_document_markup_as_text(page: Any, app: dict[str, Any]
         "url": "javascript:window.__xss=3",
     }
     final = {"answer": f"{HOSTILE} [1]", "abstained": True, "citations": [citation]}
-    body = (
-        f"event: token\ndata: {json.dumps({'text': HOSTILE})}\n\n"
-        f"event: answer\ndata: {json.dumps(final)}\n\n"
-    )
-    page.route(
-        "**/api/v1/ask/stream",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
-    )
+    route_answer_stream(page, ("token", {"text": HOSTILE}), ("answer", final))
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{app['url']}/embed?greeting={urllib.parse.quote(HOSTILE)}", wait_until="load")

@@ -36,7 +36,7 @@ from .render import (
     md_text,
     sources_html,
 )
-from .security import RateLimiter
+from .security import RateLimiter, client_key
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -95,11 +95,8 @@ def _over_limit(limiter: RateLimiter | None, request: gr.Request | None) -> str 
     """The refusal when this client asked too often (the JSON API's budget is shared), else None."""
     if limiter is None or request is None:
         return None
-    headers = request.headers or {}
-    key = headers.get("x-api-key")
-    host = request.client.host if request.client else "unknown"
     try:
-        limiter.check(f"key:{key}" if key else f"ip:{host}")
+        limiter.check(client_key(request))
     except HTTPException as exc:
         return str(exc.detail)
     return None

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant.injection import looks_like_injection
+from assistant.injection import injected_spans
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -102,21 +102,7 @@ def _span_of(sentence: str, quote: str) -> tuple[int, int] | None:
     return best
 
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 FLAGGED_TITLE = "This sentence addresses AI systems; the assistant ignores it."
-
-
-def _flagged_spans(quote: str) -> list[tuple[int, int]]:
-    """Where ``quote`` has sentences addressed to AI systems (prompt injection)."""
-    if not looks_like_injection(quote):
-        return []
-    spans, start = [], 0
-    for match in [*_SENTENCE_BREAK.finditer(quote), None]:
-        end = match.start() if match else len(quote)
-        if looks_like_injection(quote[start:end]):
-            spans.append((start, end))
-        start = match.end() if match else end
-    return spans
 
 
 def flagged_sentences(answer: dict[str, Any]) -> dict[str, list[str]]:
@@ -125,7 +111,7 @@ def flagged_sentences(answer: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for c in answer.get("citations", []):
         quote = c.get("quote") or ""
-        found = [quote[a:b] for a, b in _flagged_spans(quote)]
+        found = [quote[a:b] for a, b in injected_spans(quote)]
         if found:
             out[str(c["n"])] = found
     return out
@@ -135,7 +121,7 @@ def highlight(quote: str, sentences: list[str]) -> str:
     """``quote`` as escaped HTML with the cited sentences in ``<mark>`` and sentences addressed
     to AI systems flagged (the reader sees what the assistant was told to ignore)."""
     marked = [(*s, "mark") for s in (_span_of(x, quote) for x in sentences) if s]
-    flagged = [(*s, "flag") for s in _flagged_spans(quote)]
+    flagged = [(*s, "flag") for s in injected_spans(quote)]
     out, pos = [], 0
     for start, end, kind in sorted(marked + flagged):
         if start < pos:

@@ -6,6 +6,7 @@ import hmac
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from fastapi import HTTPException, Request
 
@@ -22,8 +23,11 @@ def check_admin(request: Request, token: str) -> None:
         raise HTTPException(401, "a valid admin token is required", {"WWW-Authenticate": "Bearer"})
 
 
-def client_key(request: Request) -> str:
-    """Who a request counts against: its API key if it has one, else its address."""
+def client_key(request: Request | Any) -> str:
+    """Who a request counts against: its API key if it has one, else its address.
+
+    ``request`` is Starlette's or Gradio's (``gr.Request``: the same ``headers`` and ``client``).
+    """
     key = request.headers.get("x-api-key")
     if key:
         return "key:" + key
