@@ -109,38 +109,25 @@ class Clock:
 
 
 # --- step 1: the real ingest of a sample ---------------------------------------------------------
-class TimedEmbedder:
-    """The embedder ``ingest`` is given, with its ``encode`` calls timed."""
+class Timed:
+    """``inner`` (the embedder or the store ``ingest`` is given) with the calls of ``methods``
+    timed on one ``Clock``; everything else passes through."""
 
-    def __init__(self, embedder: Any) -> None:
-        self.inner = embedder
+    def __init__(self, inner: Any, *methods: str) -> None:
+        self.inner = inner
+        self.methods = frozenset(methods)
         self.clock = Clock()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+        attr = getattr(self.inner, name)
+        if name not in self.methods:
+            return attr
 
-    def encode(self, texts: list[str], batch_size: int | None = None) -> Any:
-        with self.clock:
-            return self.inner.encode(texts, batch_size)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.clock:
+                return attr(*args, **kwargs)
 
-
-class TimedStore:
-    """The store ``ingest`` is given, with its chunk writes and commits timed."""
-
-    def __init__(self, store: Any) -> None:
-        self.inner = store
-        self.clock = Clock()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def add_chunks(self, chunks: Any, embeddings: Any) -> None:
-        with self.clock:
-            self.inner.add_chunks(chunks, embeddings)
-
-    def commit_document(self, record: Any) -> None:
-        with self.clock:
-            self.inner.commit_document(record)
+        return timed
 
 
 def pick_files(counts: dict[str, int], target: int) -> list[str]:
@@ -164,8 +151,8 @@ def child_sample(spec: dict[str, Any]) -> dict[str, Any]:
     embedder = build_embedder(settings)
     embedder.encode(["warm-up"] * embedder.batch_size)  # load the model outside the timing
     files = [corpus / s for s in spec["sources"]]
-    timed_embedder = TimedEmbedder(embedder)
-    store = TimedStore(build_store(settings, embedder))
+    timed_embedder = Timed(embedder, "encode")
+    store = Timed(build_store(settings, embedder), "add_chunks", "commit_document")
     load_before = loadavg()
     total = Clock()
     with total:
