@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 
 from assistant import Settings
 from assistant.answer import Citation
@@ -27,6 +27,7 @@ from assistant.library import (
 
 from .render import flagged_sentences
 from .security import RateLimiter, check_admin, client_key
+from .streaming import stream_in_slot
 
 __all__ = ["build_api"]
 
@@ -124,13 +125,8 @@ def build_api(
                     yield f"event: flagged\ndata: {json.dumps(flagged, ensure_ascii=False)}\n\n"
                 yield f"event: answer\ndata: {json.dumps(final, ensure_ascii=False)}\n\n"
 
-        async def limited() -> AsyncIterator[str]:
-            async with answering:
-                async for event in iterate_in_threadpool(events()):
-                    yield event
-
         return StreamingResponse(
-            limited(),
+            stream_in_slot(answering, events()),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -227,6 +223,10 @@ def build_api(
             "documents": len(docs),
             "chunks": sum(d["chunks"] for d in docs),
             "llm": bool(settings.llm_base_url),
+            "answer_slots": {
+                "free": int(answering.available_tokens),
+                "limit": int(answering.total_tokens),
+            },
         }
 
     return router
