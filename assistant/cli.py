@@ -1,4 +1,4 @@
-"""The `policy-assistant` command: the composition root that wires settings, store, ingest and search."""
+"""The `policy-assistant` command: parses arguments, builds parts through ``composition``, prints."""
 
 from __future__ import annotations
 
@@ -45,37 +45,20 @@ def _fail(message: str) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from ingest import ChunkingConfig, ingest
+    from .composition import run_ingest
 
-    from .components import build_embedder, build_searcher, build_store
-
-    embedder = build_embedder(settings)
-    store = build_store(settings, embedder)
-    if args.rebuild:
-        with store.writing():
-            store.drop()
     paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
     missing = [str(p) for p in paths if not p.exists()]
-    if missing:
+    if missing:  # checked before anything is touched: a mistyped path changes nothing
         return _fail(f"no such file or folder: {', '.join(missing)}")
     try:
-        report = ingest(
-            paths,
-            store,
-            embedder,
-            root=settings.corpus_dir,
-            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
-            prune=args.prune,
-            catalog_file=settings.catalog_file,
-            max_file_bytes=int(settings.max_file_mb * 2**20),
-            progress=not args.quiet,
-            commit_every=settings.ingest_commit_chunks,
+        report = run_ingest(
+            settings, paths, prune=args.prune, rebuild=args.rebuild, progress=not args.quiet
         )
     except KeyboardInterrupt:
         return _fail(
             "interrupted: documents already committed are stored whole; run ingest again to finish"
         )
-    build_searcher(settings, embedder, store).refresh(force=True)
     if args.json:
         print(json.dumps(report.as_json(), indent=2))
     else:
@@ -88,7 +71,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from .components import build_embedder, build_searcher
+    from .composition import build_embedder, build_searcher
 
     searcher = build_searcher(settings, build_embedder(settings))
     hits = searcher.search(args.query, k=args.k or settings.search_k)
@@ -124,7 +107,7 @@ def _load_history(path: str | None) -> list[dict[str, str]]:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .components import build_assistant
+    from .composition import build_assistant
 
     if bool(args.question) == bool(args.batch):
         return _fail("give a QUESTION or --batch FILE.jsonl, not both or neither")
@@ -157,29 +140,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def page_text_reader(corpus_dir: Path):
-    """(source, page) -> text of that page of the original file, read again with the readers."""
-    from ingest.readers import read_document
-
-    cache: dict[str, list] = {}
-
-    def page_text(source: str, page: int | None) -> str | None:
-        if source not in cache:
-            path = corpus_dir / source
-            try:
-                cache[source] = read_document(path, path.read_bytes()).blocks
-            except Exception:
-                cache[source] = []
-        blocks = cache[source]
-        if not blocks:
-            return None
-        return "\n".join(b.text for b in blocks if page is None or b.page == page)
-
-    return page_text
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .components import build_assistant
+    from .composition import build_assistant, page_text_reader
     from .evaluate import evaluate, load_cases
 
     try:
@@ -220,73 +182,22 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_web_app(
-    settings: Settings, *, chat: bool = True, sync: bool = True, embedder=None, progress=False
-):
-    """The web app over one searcher, assistant and library (the ingest job wired in).
-
-    ``sync`` ingests CORPUS_DIR first (with progress bars on stderr when ``progress``)."""
-    from ingest import ChunkingConfig, ingest
-    from ui.app import create_app
-
-    from .components import build_assistant, build_embedder, build_searcher, build_store
-    from .library import Library
-
-    embedder = embedder or build_embedder(settings)
-    store = build_store(settings, embedder)
-
-    def ingest_fn(paths, prune: bool, wait: bool = False, progress: bool = False):
-        """The library's ingest: a request does not wait for another process's ingest."""
-        return ingest(
-            list(paths),
-            store,
-            embedder,
-            root=settings.corpus_dir,
-            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
-            prune=prune,
-            catalog_file=settings.catalog_file,
-            max_file_bytes=int(settings.max_file_mb * 2**20),
-            progress=progress,
-            commit_every=settings.ingest_commit_chunks,
-            wait=wait,
-        )
-
-    if sync and settings.corpus_dir.is_dir():
-        if progress:
-            print(
-                f"syncing the library with {settings.corpus_dir} (new or changed documents are "
-                "embedded: the first run takes a few minutes) ...",
-                file=sys.stderr,
-            )
-        report = ingest_fn([settings.corpus_dir], False, wait=True, progress=progress)
-        print(f"library: {report.summary()}", file=sys.stderr)
-        for source, reason in report.failed:
-            print(f"failed: {source}: {reason}", file=sys.stderr)
-    searcher = build_searcher(settings, embedder, store)
-    searcher.refresh(force=True)
-    library = Library(
-        settings.corpus_dir,
-        searcher,
-        ingest_fn,
-        max_upload_bytes=int(settings.max_upload_mb * 2**20),
-    )
-    return create_app(build_assistant(settings, searcher), library, settings, chat=chat)
-
-
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=updates)
+    from .composition import build_web_app, server_config
+
     app = build_web_app(settings, sync=not args.no_sync, progress=True)
     url = f"http://{settings.host}:{settings.port}"
     print(f"policy-assistant is serving at {url}  (API docs: {url}/api/docs)", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.Server(server_config(app, settings)).run()
     return 0
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
-    from .components import build_embedder, build_searcher
+    from .composition import build_embedder, build_searcher
 
     searcher = build_searcher(settings, build_embedder(settings))
     searcher.refresh(force=True)
@@ -421,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     configure_environment()
+    argv = sys.argv[1:] if argv is None else argv
+    for arg in argv:  # bytes that are not UTF-8 arrive as lone surrogates
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            print("error: an argument is not valid UTF-8 text", file=sys.stderr)
+            return 2
     args = build_parser().parse_args(argv)
     from pydantic import ValidationError
 

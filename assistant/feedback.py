@@ -8,15 +8,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FeedbackLog"]
+__all__ = ["FeedbackFullError", "FeedbackLog"]
+
+MAX_FEEDBACK_BYTES = 50 * 2**20  # about 10,000 entries: enough to read, not enough to fill a disk
+
+
+class FeedbackFullError(Exception):
+    """The feedback file reached its size cap; nothing more is stored until it is emptied."""
 
 
 class FeedbackLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = MAX_FEEDBACK_BYTES) -> None:
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
 
     def record(self, question: str, answer: dict[str, Any], liked: bool, comment: str = "") -> None:
+        if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
+            raise FeedbackFullError("feedback is not being stored now (its file is full)")
         entry = {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "liked": liked,

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         50.0, gt=0, description="Files larger than this are refused by ingest (MiB)."
     )
+    max_passages_per_document: int = Field(
+        5000,
+        ge=1,
+        description="A document that would make more passages than this is refused by ingest "
+        "with a one-line reason (the largest default document, the AI Act, makes 1,055; a 15 MB file "
+        "of one repeated word made 24,000 and took 3 GB of memory).",
+    )
 
     # --- search -------------------------------------------------------------------------------
     search_k: int = Field(8, ge=1, le=100, description="Passages returned by a search.")
@@ -185,6 +192,27 @@ class Settings(BaseSettings):
     max_history_chars: int = Field(8000, ge=0, description="Longest earlier turn accepted.")
     max_upload_mb: float = Field(
         20.0, gt=0, description="Largest document an editor may upload (MiB)."
+    )
+    max_request_kb: int = Field(
+        64,
+        ge=4,
+        description="Largest body of a question or a feedback request (KiB), counted as the "
+        "bytes arrive (a body without Content-Length included).",
+    )
+    feedback_per_minute: int = Field(
+        10, ge=0, description="Feedback entries one client may send per minute; 0: no limit."
+    )
+    admin_failures_per_minute: int = Field(
+        10,
+        ge=1,
+        description="Wrong admin tokens one client may send per minute; after that it gets 429 "
+        "until the minute has passed.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose `X-Forwarded-For` is believed (e.g. "
+        "`127.0.0.1` behind nginx on the same machine); empty: forwarded headers are ignored "
+        "and every client is its own address.",
     )
     store_refresh_seconds: float = Field(
         2.0,

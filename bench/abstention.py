@@ -31,7 +31,7 @@ def main() -> int:
     parser.add_argument("--cases", type=Path, default=ROOT / "bench" / "dev_cases.jsonl")
     args = parser.parse_args()
 
-    from assistant.components import build_assistant
+    from assistant.composition import build_assistant
     from assistant.condense import condense_offline
     from assistant.grounding import assess
     from assistant.settings import Settings

@@ -22,6 +22,7 @@ peak memory. Results are printed as tables and written to ``bench/results/<name>
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
 import re
@@ -176,8 +177,8 @@ def rerun_cli(settings: Any, repeats: int) -> list[dict[str, Any]]:
 
 def run_benchmark(corpus: Path, data_dir: Path, repeats: int) -> dict[str, Any]:
     """Ingest ``corpus`` into a fresh store under ``data_dir``, then the comparisons; as JSON."""
-    from assistant.components import build_embedder, build_searcher, build_store
-    from ingest import ChunkingConfig, ingest
+    from assistant.composition import build_embedder, build_searcher, build_store, ingest_options
+    from ingest import ingest
     from ingest.sync import EMBED_BUFFER
 
     settings = bench_settings(data_dir, corpus)
@@ -194,10 +195,7 @@ def run_benchmark(corpus: Path, data_dir: Path, repeats: int) -> dict[str, Any]:
             [corpus],
             store,
             embedder,
-            root=corpus,
-            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
-            catalog_file=settings.catalog_file,
-            max_file_bytes=int(settings.max_file_mb * 2**20),
+            dataclasses.replace(ingest_options(settings), root=corpus),
             progress=False,
         )
     )

@@ -1,6 +1,6 @@
 """Load on the JSON API: many concurrent clients asking questions, and a memory soak.
 
-The real app (``assistant.cli.build_web_app(settings, chat=False, sync=True)``, settings from
+The real app (``assistant.composition.build_web_app(settings, chat=False, sync=True)``, settings from
 the environment: DATA_DIR, CORPUS_DIR, ...) is served by uvicorn in a separate process on a free
 loopback port, with the rate limit off. This process then drives it with asyncio clients
 (``httpx.AsyncClient``) that POST ``/api/v1/ask`` with the questions of bench/dev_cases.jsonl
@@ -82,7 +82,7 @@ def server_app() -> Any:
         import torch
 
         torch.set_num_threads(torch_threads)
-    from assistant.cli import build_web_app
+    from assistant.composition import build_web_app
     from assistant.settings import Settings
 
     app = build_web_app(Settings(), chat=False, sync=True)
@@ -272,8 +272,13 @@ async def drive(
     duration: float,
     timeout: float,
     rate: float = 0.0,
+    disconnecting: int = 0,
 ) -> tuple[list[Sample], float]:
     """``clients`` clients asking in turn until ``duration`` has passed; (samples, elapsed).
+
+    The first ``disconnecting`` clients are visitors who close the widget mid-answer: they ask
+    through ``/api/v1/ask/stream`` and hang up after the first bytes (outcome "hung up"; not an
+    error: the others' answers show whether the server noticed).
 
     Without ``rate`` each client asks again as soon as it has its answer; with it, client i
     sends its n-th question at ``(i + n * clients) / rate`` seconds (if free by then). A client
@@ -295,10 +300,16 @@ async def drive(
                 sent = time.perf_counter()
                 if sent - start >= duration:
                     return
+                body = bodies[(i + n * clients) % len(bodies)]
                 try:
-                    response = await http.post(
-                        "/api/v1/ask", json=bodies[(i + n * clients) % len(bodies)]
-                    )
+                    if i < disconnecting:
+                        async with http.stream("POST", "/api/v1/ask/stream", json=body) as r:
+                            async for _ in r.aiter_raw():
+                                break  # the first bytes came: close the bubble
+                        outcome = "hung up" if r.status_code == 200 else str(r.status_code)
+                        samples.append(Sample(sent - start, time.perf_counter() - sent, outcome))
+                        continue
+                    response = await http.post("/api/v1/ask", json=body)
                     outcome = str(response.status_code)
                     if response.status_code == 200 and "answer" not in response.json():
                         outcome = "bad body"
@@ -312,6 +323,18 @@ async def drive(
             asyncio.gather(*(client(i) for i in range(clients))), duration + timeout + 30
         )
         return samples, time.perf_counter() - start
+
+
+def answer_slots(url: str) -> dict[str, int] | None:
+    """The server's free and total answer slots once the load is over (all free: no leak)."""
+    import httpx
+
+    for _ in range(50):  # answers still finishing release their slots within a few seconds
+        slots = httpx.get(f"{url}/api/v1/health", timeout=10).json().get("answer_slots")
+        if not slots or slots["free"] == slots["limit"]:
+            return slots
+        time.sleep(0.2)
+    return slots
 
 
 def first_answer(url: str, body: dict[str, Any], timeout: float) -> float | None:
@@ -333,10 +356,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def summarise(samples: list[Sample], elapsed: float) -> dict[str, Any]:
     ok = [s.seconds for s in samples if s.outcome == "200"]
-    errors = Counter(s.outcome for s in samples if s.outcome != "200")
+    errors = Counter(s.outcome for s in samples if s.outcome not in ("200", "hung up"))
     return {
         "requests": len(samples),
         "ok": len(ok),
+        "hung_up": sum(s.outcome == "hung up" for s in samples),
         "errors": dict(errors),
         "elapsed_seconds": elapsed,
         "throughput_rps": len(ok) / elapsed if elapsed else 0.0,
@@ -369,10 +393,20 @@ def run_load(config: ServerConfig, args: argparse.Namespace, bodies: list[dict])
             f"server {config.label}: {args.clients} clients for {args.duration:.0f} s ...",
             file=sys.stderr,
         )
+        disconnecting = round(args.clients * args.disconnect_share)
         samples, elapsed = asyncio.run(
-            drive(server.url, bodies, args.clients, args.duration, args.timeout)
+            drive(
+                server.url,
+                bodies,
+                args.clients,
+                args.duration,
+                args.timeout,
+                disconnecting=disconnecting,
+            )
         )
         result = summarise(samples, elapsed)
+        result["disconnecting_clients"] = disconnecting
+        result["answer_slots_after"] = answer_slots(server.url)
         result.update(
             config=asdict(config),
             label=config.label,
@@ -469,11 +503,17 @@ def print_load(runs: list[dict[str, Any]], clients: int, duration: float) -> Non
     rows = []
     for r in runs:
         lat = r["latency_seconds"]
-        met = not r["errors"] and lat["p95"] <= GOAL_P95_SECONDS
+        slots = r.get("answer_slots_after")
+        leak = bool(slots) and slots["free"] != slots["limit"]
+        met = not r["errors"] and not leak and lat["p95"] <= GOAL_P95_SECONDS
         rows.append(
             [
                 r["label"],
                 r["ok"],
+                r.get("hung_up", 0),
+                "{free}/{limit}".format(**r["answer_slots_after"])
+                if r.get("answer_slots_after")
+                else "-",
                 f"{r['throughput_rps']:.1f}",
                 f"{lat['p50']:.2f}",
                 f"{lat['p95']:.2f}",
@@ -491,6 +531,8 @@ def print_load(runs: list[dict[str, Any]], clients: int, duration: float) -> Non
     headers = [
         "server",
         "answers",
+        "hung up",
+        "free slots after",
         "req/s",
         "p50 s",
         "p95 s",
@@ -576,6 +618,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(repeatable; default 1: the app as configured)",
     )
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
+    parser.add_argument(
+        "--disconnect-share",
+        type=float,
+        default=0.2,
+        help="share of the clients that hang up mid-stream, like visitors closing the widget (0.2)",
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds (60)")
     parser.add_argument("--warmup", type=float, default=10.0, help="uncounted seconds first (10)")
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds (30)")

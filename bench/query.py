@@ -38,7 +38,7 @@ def main() -> int:
     parser.add_argument("--cases", type=Path, default=ROOT / "bench" / "dev_cases.jsonl")
     args = parser.parse_args()
 
-    from assistant.components import build_assistant, build_embedder, build_searcher
+    from assistant.composition import build_assistant, build_embedder, build_searcher
     from assistant.settings import Settings
 
     settings = Settings()

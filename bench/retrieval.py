@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 import tempfile
@@ -191,8 +192,8 @@ def run_benchmark(
     data: SciFact, data_dir: Path, overrides: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Any]:
     """Ingest SciFact into the store under ``data_dir``, search, score; the results as JSON."""
-    from assistant.components import build_embedder, build_searcher, build_store
-    from ingest import ChunkingConfig, ingest
+    from assistant.composition import build_embedder, build_searcher, build_store, ingest_options
+    from ingest import ingest
 
     with tempfile.TemporaryDirectory(prefix="scifact-corpus-") as tmp:
         corpus = Path(tmp)
@@ -205,9 +206,7 @@ def run_benchmark(
             [corpus],
             store,
             embedder,
-            root=corpus,
-            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
-            catalog_file=settings.catalog_file,
+            dataclasses.replace(ingest_options(settings), root=corpus),
             progress=args.progress,
         )
     searcher = build_searcher(settings, embedder, store)

@@ -41,6 +41,7 @@ live under /tmp and are removed at the end. Results go to bench/results/<name>.j
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -143,8 +144,8 @@ def pick_files(counts: dict[str, int], target: int) -> list[str]:
 
 
 def child_sample(spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.components import build_embedder, build_store
-    from ingest import ChunkingConfig, ingest
+    from assistant.composition import build_embedder, build_store, ingest_options
+    from ingest import ingest
 
     corpus = Path(spec["corpus"])
     settings = bench_settings(Path(spec["data_dir"]), corpus)
@@ -160,9 +161,7 @@ def child_sample(spec: dict[str, Any]) -> dict[str, Any]:
             files,
             store,
             timed_embedder,
-            root=corpus,
-            config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
-            catalog_file=settings.catalog_file,
+            dataclasses.replace(ingest_options(settings), root=corpus),
             progress=False,
         )
     encode, write = timed_embedder.clock, store.clock
@@ -189,7 +188,7 @@ def export_source(data_dir: Path, out: Path) -> dict[str, Any]:
     """The source store's committed chunks (texts, metadata, vectors) and documents, to files."""
     import numpy as np
 
-    from assistant.components import build_embedder, build_store
+    from assistant.composition import build_embedder, build_store
     from vectorstore import doc_key
 
     settings = bench_settings(data_dir, PROJECT_ROOT / "corpus")
@@ -299,7 +298,7 @@ def child_grow(spec: dict[str, Any]) -> dict[str, Any]:
     """Write chunks ``start``..``stop`` into the store, as ingest writes them."""
     import numpy as np
 
-    from assistant.components import build_embedder, build_store
+    from assistant.composition import build_embedder, build_store
 
     settings = bench_settings(Path(spec["data_dir"]), PROJECT_ROOT / "corpus")
     # the embedder's model id, dimension and window are read from its config files: no torch
@@ -347,7 +346,7 @@ def child_grow(spec: dict[str, Any]) -> dict[str, Any]:
 
 # --- step 3: queries at a size -------------------------------------------------------------------
 def child_query(spec: dict[str, Any]) -> dict[str, Any]:
-    from assistant.components import build_assistant, build_embedder, build_searcher
+    from assistant.composition import build_assistant, build_embedder, build_searcher
     from vectorstore.lexical import LexicalIndex
 
     data_dir = Path(spec["data_dir"])

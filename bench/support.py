@@ -59,7 +59,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from assistant.components import build_assistant
+    from assistant.composition import build_assistant
     from assistant.settings import Settings
     from assistant.verify import _context, missing_numbers, support
 

@@ -1,7 +1,26 @@
-"""Turning a folder of documents into passages in the store: readers, structure, chunking, sync."""
+"""Turning a folder of documents into passages in the store: readers, structure, chunking, sync,
+and the library the doors use to list, add and remove documents."""
 
 from .chunking import ChunkingConfig
 from .errors import IngestError
-from .sync import IngestReport, ingest
+from .library import (
+    DuplicateDocumentError,
+    Library,
+    LibraryBusyError,
+    LibraryError,
+    UploadTooLargeError,
+)
+from .sync import IngestOptions, IngestReport, ingest
 
-__all__ = ["ChunkingConfig", "IngestError", "IngestReport", "ingest"]
+__all__ = [
+    "ChunkingConfig",
+    "DuplicateDocumentError",
+    "IngestError",
+    "IngestOptions",
+    "IngestReport",
+    "Library",
+    "LibraryBusyError",
+    "LibraryError",
+    "UploadTooLargeError",
+    "ingest",
+]

@@ -76,18 +76,23 @@ def _split_long(
     With ``first_budget`` the first piece gets at most that many (it joins text already in the
     chunk); when not even one sentence fits it, the first piece is empty.
     """
+
+    def fits(text: str, limit: int) -> bool:
+        # a text of more than 16 characters a token cannot fit: not tokenised whole (memory)
+        return len(text) <= limit * 16 and count(text) <= limit
+
     pieces: list[str] = []
     current = ""
     limit = budget if first_budget is None else min(first_budget, budget)
     for sentence in _SENTENCE_END.split(text):
         candidate = f"{current} {sentence}".strip()
-        if count(candidate) <= limit:
+        if fits(candidate, limit):
             current = candidate
             continue
         if current or (not pieces and limit < budget):
             pieces.append(current)
         limit = budget
-        if count(sentence) <= budget:
+        if fits(sentence, budget):
             current = sentence
         else:
             pieces.extend(_split_tokens(sentence, budget, tokenizer))
@@ -97,7 +102,25 @@ def _split_long(
     return pieces
 
 
+TOKENIZE_SLICE_CHARS = 50_000  # tokenising a 15 MB "sentence" at once took 1.9 GB
+
+
 def _split_tokens(text: str, budget: int, tokenizer) -> list[str]:
+    """Pieces of ``text`` of at most ``budget - 8`` tokens; the text is tokenised in slices of
+    about ``TOKENIZE_SLICE_CHARS`` characters (cut at a space where there is one), so memory
+    stays bounded however long the text is."""
+    pieces: list[str] = []
+    while text:
+        cut = len(text)
+        if cut > TOKENIZE_SLICE_CHARS:
+            space = text.rfind(" ", TOKENIZE_SLICE_CHARS // 2, TOKENIZE_SLICE_CHARS)
+            cut = space if space > 0 else TOKENIZE_SLICE_CHARS
+        part, text = text[:cut], text[cut:]
+        pieces.extend(_split_slice(part, budget, tokenizer))
+    return pieces
+
+
+def _split_slice(text: str, budget: int, tokenizer) -> list[str]:
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = enc["offset_mapping"]
     pieces = []
@@ -123,14 +146,16 @@ def pack(
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    lengths = (
-        [
-            len(ids)
-            for ids in tokenizer([b.text for b in blocks], add_special_tokens=False)["input_ids"]
-        ]
-        if blocks
+    # a block of more than 16 characters a token is over any budget: its length is not
+    # needed, and tokenising a block of megabytes whole would cost gigabytes
+    too_long = config.max_tokens * 16
+    short = [b.text for b in blocks if len(b.text) <= too_long]
+    counted = iter(
+        [len(ids) for ids in tokenizer(short, add_special_tokens=False)["input_ids"]]
+        if short
         else []
     )
+    lengths = [next(counted) if len(b.text) <= too_long else too_long for b in blocks]
     chunks: list[DraftChunk] = []
     current: list[AnnotatedBlock] = []
     current_tokens = 0

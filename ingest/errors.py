@@ -8,6 +8,7 @@ __all__ = [
     "EncryptedDocumentError",
     "IngestError",
     "TooLargeError",
+    "TooManyPassagesError",
     "UndecodableError",
     "UnreadableDocumentError",
     "UnsupportedTypeError",
@@ -44,3 +45,7 @@ class UnreadableDocumentError(IngestError):
 
 class TooLargeError(IngestError):
     pass
+
+
+class TooManyPassagesError(IngestError):
+    """A document that would make more passages than MAX_PASSAGES_PER_DOCUMENT."""

@@ -22,14 +22,17 @@ from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError, ch
 
 from .catalog import CatalogEntry, read_catalog
 from .chunking import CHUNKER_VERSION, ChunkingConfig, DraftChunk, embedding_text, pack
-from .errors import IngestError, TooLargeError
+from .errors import IngestError, TooLargeError, TooManyPassagesError
 from .readers import SUPPORTED_SUFFIXES, read_document
 from .structure import annotate
 
-__all__ = ["IngestReport", "ingest", "prepare_document"]
+__all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest", "prepare_document"]
 
 EMBED_BUFFER = 256  # chunks embedded together; big enough to keep the encoder's batches full
 MAX_CHUNK_CHARS = 4000  # a 200-token passage of real text is under 1,500 characters
+# the largest document of the default corpus (the AI Act) makes 1,055 passages; a 15 MB file of one
+# repeated word made 24,000 and took 3 GB
+MAX_PASSAGES_PER_DOCUMENT = 5000
 
 
 @dataclass
@@ -94,20 +97,36 @@ def _source_name(path: Path, root: Path) -> str:
         return path.name
 
 
-def collect_files(paths: Iterable[Path], root: Path, catalog_file: str) -> list[Path]:
-    """Files named, and files found in folders named (hidden files and the catalogue skipped)."""
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                hidden = any(p.startswith(".") for p in rel.parts)
-                if child.is_file() and not hidden and child.name != catalog_file:
-                    found.append(child)
-        else:
-            found.append(path)
-    return list(dict.fromkeys(found))
+def collect_files(
+    paths: Iterable[Path], root: Path, catalog_file: str, report: IngestReport | None = None
+) -> list[Path]:
+    """Files named, and files found in folders named (hidden files and the catalogue skipped).
+
+    A file found in a folder whose real path lies outside that folder (a symlink, or a file
+    under a linked folder) is not read: a link in the corpus folder must not make the library
+    quote, and serve, a file from elsewhere. It gets a note in ``report``."""
+    found: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found[path] = None  # named on purpose (the CLI's paths, an upload)
+            continue
+        base = path.resolve()
+        for child in sorted(path.rglob("*")):
+            rel = child.relative_to(path)
+            if any(p.startswith(".") for p in rel.parts) or child.name == catalog_file:
+                continue
+            try:
+                real = child.resolve(strict=True)
+            except (OSError, RuntimeError):  # a dangling link, a loop
+                real = None
+            if real is not None and real.is_relative_to(base):
+                if real.is_file():
+                    found[child] = None
+            elif report is not None:
+                report.notes.append(
+                    (_source_name(child, root), "a link that leaves the corpus folder: not read")
+                )
+    return list(found)
 
 
 def _content_owners(
@@ -183,9 +202,22 @@ def prepare_document(
     config: ChunkingConfig,
     tokenizer: Any,
     catalog: dict[str, CatalogEntry],
+    *,
+    max_passages: int = MAX_PASSAGES_PER_DOCUMENT,
 ) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
-    """Parse and chunk one file: (record, chunks, texts to embed, notes)."""
+    """Parse and chunk one file: (record, chunks, texts to embed, notes).
+
+    A document that would make more than ``max_passages`` passages is refused; the check runs
+    first on a lower bound (a passage holds at most ``config.max_tokens`` tokens and every word
+    is at least one), so a file of megabytes of one repeated word is refused before it is
+    tokenised, in memory and time it costs to read."""
     parsed = read_document(path, data)
+    words = sum(len(b.text.split()) for b in parsed.blocks)
+    if words // config.max_tokens > max_passages:
+        raise TooManyPassagesError(
+            f"about {words // config.max_tokens:,} passages or more, over the limit of "
+            f"{max_passages:,} a document (MAX_PASSAGES_PER_DOCUMENT)"
+        )
     entry = catalog.get(source) or catalog.get(path.name)
     title = (entry.title if entry and entry.title else None) or parsed.title
     drafts = _bounded(
@@ -193,6 +225,11 @@ def prepare_document(
     )
     if not drafts:
         raise IngestError("no text to index")
+    if len(drafts) > max_passages:
+        raise TooManyPassagesError(
+            f"{len(drafts):,} passages, over the limit of {max_passages:,} a document "
+            "(MAX_PASSAGES_PER_DOCUMENT)"
+        )
     chunks = [
         Chunk(
             id=chunk_id(source, content_hash, i, CHUNKER_VERSION),
@@ -224,145 +261,180 @@ def prepare_document(
     return record, chunks, texts, parsed.notes
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How files become passages: everything ``ingest`` needs besides the store and the model.
+
+    The composition root builds it from the settings (``assistant.composition.ingest_options``).
+    """
+
+    root: Path  # sources are named relative to it; the folder synced when no path is given
+    config: ChunkingConfig = field(default_factory=ChunkingConfig)
+    catalog_file: str = "SOURCES.md"
+    max_file_bytes: int = 50 * 2**20
+    max_passages: int = MAX_PASSAGES_PER_DOCUMENT
+    commit_every: int = EMBED_BUFFER
+
+
 def ingest(
     paths: Sequence[Path],
     store: ChunkStore,
     embedder: Any,
+    options: IngestOptions,
     *,
-    root: Path,
-    config: ChunkingConfig | None = None,
     prune: bool = False,
-    catalog_file: str = "SOURCES.md",
-    max_file_bytes: int = 50 * 1024 * 1024,
     progress: bool = True,
-    commit_every: int = EMBED_BUFFER,
     wait: bool = True,
 ) -> IngestReport:
-    """Sync ``paths`` (files or folders) into ``store``; sources are named relative to ``root``.
+    """Sync ``paths`` (files or folders; none: ``options.root``) into ``store``.
 
     ``embedder`` is a ``vectorstore.SentenceEmbedder`` (``encode`` and ``tokenizer``). Documents
-    are embedded in groups of about ``commit_every`` chunks; each group is committed before the
-    next is read, so an interrupted run keeps every group it finished. The store's write lock is
-    held throughout: another writing process makes this wait, or raise ``StoreBusyError`` when
-    ``wait`` is false.
+    are embedded in groups of about ``options.commit_every`` chunks; each group is committed
+    before the next is read, so an interrupted run keeps every group it finished. The store's
+    write lock is held throughout: another writing process makes this wait, or raise
+    ``StoreBusyError`` when ``wait`` is false.
     """
-    from tqdm.auto import tqdm
-
     with store.writing(wait=wait):
-        started = time.perf_counter()
-        report = IngestReport()
+        run = _Run(store, embedder, options, progress)
+        run.open()
+        run.sync(list(paths) if not run.report.rebuilt else [options.root], prune)
+        return run.report
+
+
+class _Run:
+    """One ingest: its report, its progress bars and the documents waiting to be embedded."""
+
+    def __init__(self, store: ChunkStore, embedder: Any, options: IngestOptions, progress: bool):
+        self.store, self.embedder, self.options, self.progress = store, embedder, options, progress
+        self.root = Path(options.root)
+        self.report = IngestReport()
+        self.started = time.perf_counter()
+        self.config = ChunkingConfig(
+            min(options.config.max_tokens, embedder.max_tokens), options.config.min_tokens
+        )
+        self.pending: list[_Pending] = []
+        self.buffered = 0
+
+    def open(self) -> None:
+        """Open (or create) the store; a torn one is dropped and rebuilt from ``root``."""
         try:
-            store.open(create=True)
-            store.verify()
+            self.store.open(create=True)
+            self.store.verify()
         except StoreDamagedError as exc:
-            # Chroma left a torn index behind a killed writer and can read nothing back: start over
-            # from the files, all of them, whatever subset was asked for.
-            report.rebuilt = True
-            report.notes.append(("(store)", f"{exc.problem}: rebuilding it from {root}"))
-            store.drop()
-            store.open(create=True)
-            paths = [root]
-        store.collect_garbage()
-        committed = store.documents()
-        catalog = read_catalog(Path(root) / catalog_file)
-        files = collect_files(paths or [root], Path(root), catalog_file)
-        owners = _content_owners(files, Path(root), committed, max_file_bytes)
-        config = config or ChunkingConfig()
-        config = ChunkingConfig(min(config.max_tokens, embedder.max_tokens), config.min_tokens)
+            # Chroma left a torn index behind a killed writer and can read nothing back: start
+            # over from the files, all of them, whatever subset was asked for.
+            self.report.rebuilt = True
+            self.report.notes.append(("(store)", f"{exc.problem}: rebuilding it from {self.root}"))
+            self.store.drop()
+            self.store.open(create=True)
+        self.store.collect_garbage()
 
-        pending: list[_Pending] = []
-        buffered = 0
-        file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not progress)
-        chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not progress)
+    def sync(self, paths: list[Path], prune: bool) -> None:
+        from tqdm.auto import tqdm
 
-        def flush() -> None:
-            nonlocal pending, buffered
-            texts = [t for p in pending for t in p.texts]
-            if texts:
-                # identical passages (a repeated disclaimer, a file of one line repeated) are
-                # embedded once
-                unique = {t: i for i, t in enumerate(dict.fromkeys(texts))}
-                encoded = embedder.encode(list(unique))
-                vectors = [encoded[unique[t]] for t in texts]
-                offset = 0
-                for item in pending:
-                    n = len(item.chunks)
-                    store.add_chunks(item.chunks, vectors[offset : offset + n])
-                    offset += n
-                    store.commit_document(item.record)
-                    (report.added if item.status == "added" else report.updated).append(
-                        item.record.source
-                    )
-                    report.chunks_written += n
-                    chunk_bar.update(n)
-            pending, buffered = [], 0
-
+        options = self.options
+        self.committed = self.store.documents()
+        self.catalog = read_catalog(self.root / options.catalog_file)
+        files = collect_files(paths or [self.root], self.root, options.catalog_file, self.report)
+        self.owners = _content_owners(files, self.root, self.committed, options.max_file_bytes)
+        self.file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not self.progress)
+        self.chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not self.progress)
         try:
             for path in files:
-                source = _source_name(path, Path(root))
-                file_bar.set_postfix_str(source[-40:], refresh=False)
-                try:
-                    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                        read_document(path, b"")  # raises the unsupported-type error
-                    size = path.stat().st_size
-                    if size > max_file_bytes:
-                        raise TooLargeError(
-                            f"file of {size / 2**20:.1f} MiB is over the {max_file_bytes / 2**20:.0f} MiB limit"
-                        )
-                    data = path.read_bytes()
-                    content_hash = hashlib.sha256(data).hexdigest()
-                    known = committed.get(source)
-                    if known and (known.content_hash, known.chunking) == (
-                        content_hash,
-                        CHUNKER_VERSION,
-                    ):  # a file cut by an older chunker is re-chunked (and re-embedded)
-                        report.unchanged.append(source)
-                        continue
-                    original = owners.get(content_hash, source)
-                    if original != source:
-                        report.duplicates.append((source, original))
-                        report.notes.append(
-                            (source, f"same content as {original}: not indexed twice")
-                        )
-                        if known:  # its earlier, different content is no longer in the file
-                            store.remove_document(source)
-                            report.removed.append(source)
-                        continue
-                    record, chunks, texts, notes = prepare_document(
-                        path, source, data, content_hash, config, embedder.tokenizer, catalog
-                    )
-                except IngestError as exc:
-                    report.failed.append((source, str(exc)))
-                    continue
-                except OSError as exc:
-                    report.failed.append((source, f"cannot read the file: {exc.strerror or exc}"))
-                    continue
-                except Exception as exc:  # a reader library choking on a malformed file
-                    reason = str(exc).splitlines()[0][:200] if str(exc) else ""
-                    report.failed.append(
-                        (
-                            source,
-                            f"malformed {path.suffix.lstrip('.').upper()} file: {type(exc).__name__} {reason}".strip(),
-                        )
-                    )
-                    continue
-                finally:
-                    file_bar.update(1)
-                report.notes.extend((source, n) for n in notes)
-                pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
-                chunk_bar.total += len(chunks)
-                chunk_bar.refresh()
-                buffered += len(chunks)
-                if buffered >= commit_every:
-                    flush()
-            flush()
+                self.read(path)
+                if self.buffered >= options.commit_every:
+                    self.flush()
+            self.flush()
             if prune:
-                for source in sorted(set(committed) - set(report.added) - set(report.updated)):
-                    if not (Path(root) / source).exists():
-                        store.remove_document(source)
-                        report.removed.append(source)
+                self.prune()
         finally:
-            file_bar.close()
-            chunk_bar.close()
-        report.elapsed = time.perf_counter() - started
-        return report
+            self.file_bar.close()
+            self.chunk_bar.close()
+        self.report.elapsed = time.perf_counter() - self.started
+
+    def read(self, path: Path) -> None:
+        """Parse and chunk one file into ``pending``, or note why it is skipped or failed."""
+        report, source = self.report, _source_name(path, self.root)
+        self.file_bar.set_postfix_str(source[-40:], refresh=False)
+        try:
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                read_document(path, b"")  # raises the unsupported-type error
+            size = path.stat().st_size
+            if size > self.options.max_file_bytes:
+                raise TooLargeError(
+                    f"file of {size / 2**20:.1f} MiB is over the "
+                    f"{self.options.max_file_bytes / 2**20:.0f} MiB limit"
+                )
+            data = path.read_bytes()
+            content_hash = hashlib.sha256(data).hexdigest()
+            known = self.committed.get(source)
+            if known and (known.content_hash, known.chunking) == (content_hash, CHUNKER_VERSION):
+                report.unchanged.append(source)  # (a file cut by an older chunker is re-chunked)
+                return
+            original = self.owners.get(content_hash, source)
+            if original != source:
+                report.duplicates.append((source, original))
+                report.notes.append((source, f"same content as {original}: not indexed twice"))
+                if known:  # its earlier, different content is no longer in the file
+                    self.store.remove_document(source)
+                    report.removed.append(source)
+                return
+            record, chunks, texts, notes = prepare_document(
+                path,
+                source,
+                data,
+                content_hash,
+                self.config,
+                self.embedder.tokenizer,
+                self.catalog,
+                max_passages=self.options.max_passages,
+            )
+        except IngestError as exc:
+            report.failed.append((source, str(exc)))
+            return
+        except OSError as exc:
+            report.failed.append((source, f"cannot read the file: {exc.strerror or exc}"))
+            return
+        except Exception as exc:  # a reader library choking on a malformed file
+            reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+            kind = path.suffix.lstrip(".").upper()
+            report.failed.append(
+                (source, f"malformed {kind} file: {type(exc).__name__} {reason}".strip())
+            )
+            return
+        finally:
+            self.file_bar.update(1)
+        report.notes.extend((source, n) for n in notes)
+        self.pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
+        self.chunk_bar.total += len(chunks)
+        self.chunk_bar.refresh()
+        self.buffered += len(chunks)
+
+    def flush(self) -> None:
+        """Embed what is pending and commit it, document by document."""
+        texts = [t for p in self.pending for t in p.texts]
+        if texts:
+            # identical passages (a repeated disclaimer, a file of one line repeated) are
+            # embedded once
+            unique = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+            encoded = self.embedder.encode(list(unique))
+            vectors = [encoded[unique[t]] for t in texts]
+            offset = 0
+            for item in self.pending:
+                n = len(item.chunks)
+                self.store.add_chunks(item.chunks, vectors[offset : offset + n])
+                offset += n
+                self.store.commit_document(item.record)
+                done = self.report.added if item.status == "added" else self.report.updated
+                done.append(item.record.source)
+                self.report.chunks_written += n
+                self.chunk_bar.update(n)
+        self.pending, self.buffered = [], 0
+
+    def prune(self) -> None:
+        """Remove the documents whose files are gone."""
+        kept = set(self.report.added) | set(self.report.updated)
+        for source in sorted(set(self.committed) - kept):
+            if not (self.root / source).exists():
+                self.store.remove_document(source)
+                self.report.removed.append(source)

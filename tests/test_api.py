@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from assistant.cli import build_web_app
+from assistant.composition import build_web_app
 from assistant.settings import Settings
 
 from .conftest import CORPUS, POA_2023, free_port

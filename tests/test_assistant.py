@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from assistant.cli import page_text_reader
-from assistant.components import build_assistant
+from assistant.composition import build_assistant, page_text_reader
 from assistant.evaluate import citation_is_valid
 
 from .conftest import NIS2, POA_2022, POA_2023, cli
@@ -18,7 +17,7 @@ CITATION_KEYS = {"n", "source", "title", "page", "locator", "quote", "url"}
 
 @pytest.fixture(scope="module")
 def assistant(settings, embedder):
-    from assistant.components import build_searcher
+    from assistant.composition import build_searcher
 
     return build_assistant(settings, build_searcher(settings, embedder))
 

@@ -27,7 +27,7 @@ def running_app(settings: Settings, embedder: Any) -> Iterator[str]:
     """
     import uvicorn
 
-    from assistant.cli import build_web_app
+    from assistant.composition import build_web_app
 
     app = build_web_app(settings, chat=True, sync=False, embedder=embedder)
     port = free_port()

@@ -6,14 +6,21 @@ import shutil
 
 import pytest
 
-from ingest import ChunkingConfig, ingest
+from ingest import ChunkingConfig, IngestOptions, ingest
 from vectorstore import ChunkStore, HybridSearcher, StoreMismatchError, connect
 
 from .conftest import CORPUS, MARKDOWN, PDF, TEXT, fingerprint_for
 
 
-def run(corpus, store, embedder, **kwargs):
-    return ingest([corpus], store, embedder, root=corpus, progress=False, **kwargs)
+def run(corpus, store, embedder, prune=False, **options):
+    return ingest(
+        [corpus],
+        store,
+        embedder,
+        IngestOptions(root=corpus, **options),
+        prune=prune,
+        progress=False,
+    )
 
 
 def stored_sources(store: ChunkStore) -> dict[str, set[str]]:

@@ -19,7 +19,7 @@ from langchain_core.language_models.fake_chat_models import (
     ParrotFakeChatModel,
 )
 
-from assistant.components import build_assistant, build_searcher
+from assistant.composition import build_assistant, build_searcher
 from assistant.core import LLM_FALLBACK_NOTE
 from assistant.injection import MASK
 from assistant.settings import Settings
@@ -155,7 +155,7 @@ def unanswering_server() -> tuple[int, threading.Event]:
 
 @pytest.mark.parametrize("failure", ["refused", "timeout"])
 def test_endpoint_failure_falls_back_to_the_offline_answer(settings, searcher, failure):
-    from assistant.components import build_llm
+    from assistant.composition import build_llm
 
     stop = None
     if failure == "refused":
@@ -201,10 +201,14 @@ def planted(tmp_path_factory, embedder):
     (corpus / "cable-registry.md").write_text(INJECTION)
     shutil.copy(Path(__file__).parent.parent / "corpus" / "paris-call-text-en.md", corpus)
     settings = Settings(data_dir=root / "data", corpus_dir=corpus)
-    from assistant.components import build_store
+    from assistant.composition import build_store, ingest_options
 
     report = ingest(
-        [corpus], build_store(settings, embedder), embedder, root=corpus, progress=False
+        [corpus],
+        build_store(settings, embedder),
+        embedder,
+        ingest_options(settings),
+        progress=False,
     )
     assert report.ok
     return settings, build_searcher(settings, embedder)

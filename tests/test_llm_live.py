@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import page_text_reader
-from assistant.components import build_assistant, build_llm, build_searcher
+from assistant.composition import build_assistant, build_llm, build_searcher, page_text_reader
 from assistant.core import LLM_FALLBACK_NOTE
 from assistant.evaluate import citation_is_valid
 from assistant.settings import Settings

@@ -188,7 +188,7 @@ def test_one_writing_process_at_a_time(small_corpus, tmp_path, embedder):
     says so) and an upload through the app is refused with 409, not run alongside."""
     from fastapi.testclient import TestClient
 
-    from assistant.cli import build_web_app
+    from assistant.composition import build_web_app
     from assistant.settings import Settings
 
     env = {
@@ -250,7 +250,7 @@ def test_app_opens_no_outbound_connection(tmp_path, library):
         from assistant.environment import configure_environment
         configure_environment()
         import httpx, uvicorn
-        from assistant.cli import build_web_app
+        from assistant.composition import build_web_app
         from assistant.settings import Settings
         settings = Settings(corpus_dir={library["POLICY_ASSISTANT_CORPUS_DIR"]!r},
                             data_dir={library["POLICY_ASSISTANT_DATA_DIR"]!r})
@@ -296,7 +296,7 @@ def test_questions_during_a_reingest_never_see_half_a_document(tmp_path, embedde
     document all come from one version, the old or the new."""
     from fastapi.testclient import TestClient
 
-    from assistant.cli import build_web_app
+    from assistant.composition import build_web_app
     from assistant.settings import Settings
 
     corpus = tmp_path / "corpus"

@@ -8,16 +8,15 @@ from typing import Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from assistant import Settings
 from assistant.answer import Citation
 from assistant.errors import StoreError
-from assistant.feedback import FeedbackLog
+from assistant.feedback import FeedbackFullError, FeedbackLog
 from assistant.jobs import Job, JobRunner
-from assistant.library import (
+from ingest import (
     DuplicateDocumentError,
     Library,
     LibraryBusyError,
@@ -26,8 +25,8 @@ from assistant.library import (
 )
 
 from .render import flagged_sentences
-from .security import RateLimiter, check_admin, client_key
-from .streaming import stream_in_slot
+from .security import AdminGuard, RateLimiter, client_key
+from .streaming import EventStreamResponse, stream_in_slot
 
 __all__ = ["build_api"]
 
@@ -68,21 +67,34 @@ def build_api(
     settings: Settings,
     feedback: FeedbackLog,
     limiter: RateLimiter | None = None,
+    guard: AdminGuard | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
+    guard = guard or AdminGuard(
+        settings.admin_token.get_secret_value(), settings.admin_failures_per_minute
+    )
+    feedback_limiter = RateLimiter(
+        settings.feedback_per_minute, "too much feedback; please wait a moment"
+    )
     # answers are CPU-bound (torch, numpy): a few at a time keep latency flat under load
     answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
-    admin_token = settings.admin_token.get_secret_value()
     jobs = JobRunner(expected=(LibraryError, StoreError))
 
     def admin(request: Request) -> None:
-        check_admin(request, admin_token)
+        guard.check(request, settings.api_keys)
 
-    def asker(request: Request) -> None:
+    def keyed(request: Request) -> None:
         if settings.api_keys and request.headers.get("x-api-key") not in settings.api_keys:
             raise HTTPException(401, "a valid X-API-Key header is required")
-        limiter.check(client_key(request))
+
+    def asker(request: Request) -> None:
+        keyed(request)
+        limiter.check(client_key(request, settings.api_keys))
+
+    def feedback_giver(request: Request) -> None:
+        keyed(request)
+        feedback_limiter.check(client_key(request, settings.api_keys))
 
     def validated(body: AskRequest) -> tuple[str, list[dict[str, str]]]:
         if len(body.question) > settings.max_question_chars:
@@ -105,7 +117,7 @@ def build_api(
         return answer.as_json()
 
     @router.post("/ask/stream", dependencies=[Depends(asker)])
-    async def ask_stream(body: AskRequest) -> StreamingResponse:
+    async def ask_stream(body: AskRequest) -> EventStreamResponse:
         """Server-sent events: `token` events carry the answer text so far (`{"text"}`), then
         one `answer` event carries the final Answer JSON. Before it, when a quoted passage holds
         sentences addressed to AI systems (prompt injection, ignored by the assistant), a
@@ -125,18 +137,17 @@ def build_api(
                     yield f"event: flagged\ndata: {json.dumps(flagged, ensure_ascii=False)}\n\n"
                 yield f"event: answer\ndata: {json.dumps(final, ensure_ascii=False)}\n\n"
 
-        return StreamingResponse(
-            stream_in_slot(answering, events()),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        return EventStreamResponse(stream_in_slot(answering, events()))
 
-    @router.post("/feedback", dependencies=[Depends(asker)], status_code=204)
+    @router.post("/feedback", dependencies=[Depends(feedback_giver)], status_code=204)
     async def give_feedback(body: FeedbackIn) -> None:
         """Thumbs up or down on an answer; stored under DATA_DIR with the question and citations."""
-        await run_in_threadpool(
-            feedback.record, body.question, body.answer.model_dump(), body.liked, body.comment
-        )
+        try:
+            await run_in_threadpool(
+                feedback.record, body.question, body.answer.model_dump(), body.liked, body.comment
+            )
+        except FeedbackFullError as exc:
+            raise HTTPException(503, str(exc)) from exc
 
     @router.get("/documents")
     async def documents() -> list[dict[str, Any]]:

@@ -9,22 +9,42 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant import Settings
 from assistant.errors import StoreError
 from assistant.feedback import FeedbackLog
-from assistant.library import Library, LibraryError
+from ingest import Library, LibraryError
 
 from .api import build_api
-from .security import RateLimiter, frame_ancestors
+from .security import AdminGuard, BodyLimit, RateLimiter, frame_ancestors
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "server_config"]
 
 log = logging.getLogger(__name__)
 
 # An uploaded HTML document is shown as a document, never run as a page of this origin.
 _DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+
+
+OTHER_BODY_LIMIT = 2 * 2**20  # Gradio's queue calls carry the chat's messages: small, not tiny
+
+
+def server_config(app: Any, settings: Settings) -> Any:
+    """The uvicorn configuration `serve` runs (tests use it too): forwarded client addresses
+    are believed only from TRUSTED_PROXIES, so a visitor cannot dodge the per-client limits
+    by sending another ``X-Forwarded-For`` with each request."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+    )
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -71,15 +91,28 @@ def create_app(
         log.exception("unhandled error on %s", request.url.path)
         return _error(500, "internal error")
 
-    body_limit = int(settings.max_upload_mb * 2**20) + 2**20  # an upload plus its form fields
+    upload_limit = int(settings.max_upload_mb * 2**20) + 2**20  # an upload plus its form fields
+    small_limit = settings.max_request_kb * 1024
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        """Refuse a declared body over the upload limit before anything reads it."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > body_limit:
-            return _error(413, f"request body over the {settings.max_upload_mb:g} MiB limit")
-        return await call_next(request)
+    def body_limit(method: str, path: str) -> int:
+        """Questions and feedback are small; only uploads may be large."""
+        if path.startswith(("/api/v1/ask", "/api/v1/feedback", "/api/v1/search", "/v1/")):
+            return small_limit
+        if path.startswith(("/api/v1/documents", "/gradio_api/upload")):
+            return upload_limit
+        return OTHER_BODY_LIMIT
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
+
+    if not settings.admin_token.get_secret_value():
+
+        @app.middleware("http")
+        async def no_anonymous_uploads(request: Request, call_next: Any) -> Any:
+            """Gradio's upload route writes files to a temporary folder for anyone; the chat
+            needs it only for the editors' upload, which exists only with an ADMIN_TOKEN."""
+            if request.url.path.startswith("/gradio_api/upload"):
+                return _error(403, "uploads are switched off: no ADMIN_TOKEN is set")
+            return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Any:
@@ -103,17 +136,16 @@ def create_app(
 
     # one budget per client across the JSON API and the Gradio chat
     limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.include_router(build_api(assistant, library, settings, feedback, limiter))
+    guard = AdminGuard(settings.admin_token.get_secret_value(), settings.admin_failures_per_minute)
+    app.include_router(build_api(assistant, library, settings, feedback, limiter, guard))
 
     @app.get("/documents/{source:path}", include_in_schema=False)
     async def document_file(source: str) -> FileResponse:
         """The original file of a document (what citation links open)."""
-        try:
-            path = library.resolve(source)
+        try:  # only documents the library lists: never .git/config, notes beside them, links
+            path = await run_in_threadpool(library.file_of, source)
         except LibraryError as exc:
             raise HTTPException(404, "no such document") from exc
-        if not path.is_file() or path.name.startswith("."):
-            raise HTTPException(404, "no such document")
         headers = {"Content-Security-Policy": _DOCUMENT_CSP}
         media = "text/plain; charset=utf-8" if path.suffix.lower() in (".html", ".htm") else None
         return FileResponse(
@@ -128,7 +160,7 @@ def create_app(
 
         from .chat import build_chat_ui
 
-        blocks = build_chat_ui(assistant, library, settings, feedback, limiter)
+        blocks = build_chat_ui(assistant, library, settings, feedback, limiter, guard)
         app = gr.mount_gradio_app(
             app,
             blocks,

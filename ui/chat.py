@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import logging
 import shutil
 import tempfile
@@ -24,7 +23,7 @@ from fastapi import HTTPException
 
 from assistant import Settings
 from assistant.feedback import FeedbackLog
-from assistant.library import SUPPORTED, Library, LibraryError
+from ingest import Library, LibraryError
 
 from .embed import STATIC_DIR
 from .render import (
@@ -36,7 +35,7 @@ from .render import (
     md_text,
     sources_html,
 )
-from .security import RateLimiter, client_key
+from .security import AdminGuard, RateLimiter, client_key
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -91,12 +90,14 @@ def write_export(folder: Path, text: str, keep_seconds: float = EXPORT_KEEP_SECO
     return str(path)
 
 
-def _over_limit(limiter: RateLimiter | None, request: gr.Request | None) -> str | None:
+def _over_limit(
+    limiter: RateLimiter | None, request: gr.Request | None, api_keys: list[str]
+) -> str | None:
     """The refusal when this client asked too often (the JSON API's budget is shared), else None."""
     if limiter is None or request is None:
         return None
     try:
-        limiter.check(client_key(request))
+        limiter.check(client_key(request, api_keys))
     except HTTPException as exc:
         return str(exc.detail)
     return None
@@ -108,11 +109,16 @@ def build_chat_ui(
     settings: Settings,
     feedback: FeedbackLog,
     limiter: RateLimiter | None = None,
+    guard: AdminGuard | None = None,
 ) -> gr.Blocks:
     """The Blocks mounted at /. ``assistant`` has ``ask`` and ``stream`` (``assistant.Assistant``).
 
-    ``limiter`` counts questions per client, shared with the JSON API.
+    ``limiter`` counts questions per client and ``guard`` wrong admin tokens, both shared with
+    the JSON API.
     """
+    guard = guard or AdminGuard(
+        settings.admin_token.get_secret_value(), settings.admin_failures_per_minute
+    )
 
     def chat(message: str, request: gr.Request) -> str:
         """Answer a question from the library; returns the answer text, then its sources."""
@@ -123,7 +129,7 @@ def build_chat_ui(
             raise gr.Error("the question is empty")
         if len(question) > settings.max_question_chars:
             raise gr.Error(f"the question is longer than {settings.max_question_chars} characters")
-        refused = _over_limit(limiter, request)
+        refused = _over_limit(limiter, request, settings.api_keys)
         if refused:
             raise gr.Error(refused)
         return answer_text(assistant.ask(question, []).as_json())
@@ -137,7 +143,7 @@ def build_chat_ui(
             with gr.Tab("Chat", id="chat"):
                 _chat_tab(assistant, settings, feedback, limiter)
             with gr.Tab("Library", id="library"):
-                table, choice = _library_tab(library, settings.admin_token.get_secret_value())
+                table, choice = _library_tab(library, guard)
         if choice is None:
             blocks.load(lambda: documents_table(library), outputs=table, api_visibility="private")
         else:
@@ -188,7 +194,7 @@ def _chat_tab(
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         shown = messages_of(records) + [{"role": "user", "content": md_text(question)}]
-        refused = _over_limit(limiter, request)
+        refused = _over_limit(limiter, request, settings.api_keys)
         if refused:
             notice = {"role": "assistant", "content": f"⚠️ {md_text(refused.capitalize())}."}
             yield gr.skip(), [*shown, notice], gr.skip(), gr.skip(), gr.skip()
@@ -278,7 +284,7 @@ def _chat_tab(
         trigger(clear, outputs=[chatbot, records, sources, export], api_visibility="private")
 
 
-def _library_tab(library: Library, admin_token: str) -> tuple[gr.Dataframe, gr.Dropdown | None]:
+def _library_tab(library: Library, guard: AdminGuard) -> tuple[gr.Dataframe, gr.Dropdown | None]:
     """The documents table, and the editors' area only when an admin token is configured.
     Returns the table and the editors' document choice (None without a token)."""
     gr.Markdown("The documents the assistant answers from.")
@@ -293,23 +299,29 @@ def _library_tab(library: Library, admin_token: str) -> tuple[gr.Dataframe, gr.D
     )
     refresh = gr.Button("Refresh", size="sm")
     refresh.click(lambda: documents_table(library), outputs=table, api_visibility="private")
-    choice = _editors_area(library, admin_token, table) if admin_token else None
+    choice = _editors_area(library, guard, table) if guard.token else None
     return table, choice
 
 
-def _editors_area(library: Library, admin_token: str, table: gr.Dataframe) -> gr.Dropdown:
-    """Upload and removal; every action checks the token (in constant time)."""
-    refused = "⚠️ The admin token is not valid."
+def _editors_area(library: Library, guard: AdminGuard, table: gr.Dataframe) -> gr.Dropdown:
+    """Upload and removal; every action checks the token (in constant time, and a client that
+    keeps sending wrong ones is barred for a minute: ``AdminGuard``)."""
+    refused = "⚠️ The admin token is not valid (or too many wrong ones: wait a minute)."
 
-    def authorised(token: str) -> bool:
-        return hmac.compare_digest((token or "").encode(), admin_token.encode())
+    def authorised(token: str, request: gr.Request | None) -> bool:
+        return guard.matches(token or "", client_key(request) if request else "ip:unknown")
 
     def refreshed() -> tuple[list[list[Any]], gr.Dropdown]:
         return documents_table(library), gr.Dropdown(choices=_document_choices(library), value=None)
 
     # Gradio finds its progress tracker by this default value (its documented pattern).
-    def add(token: str, path: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
-        if not authorised(token) or not path:
+    def add(
+        token: str,
+        path: str | None,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple:
+        if not authorised(token, request) or not path:
             return refused if path else "⚠️ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
         name = Path(path).name
         progress(0.1, desc=f"Reading, splitting and embedding {name}…")
@@ -319,12 +331,12 @@ def _editors_area(library: Library, admin_token: str, table: gr.Dataframe) -> gr
             status = f"⚠️ Could not add {md_text(name)}: {md_text(str(exc))}"
             return status, gr.skip(), gr.skip(), gr.skip()
         progress(1.0, desc="Done")
-        passages = getattr(report, "chunks_written", 0)
+        passages = report.chunks_written
         status = f"**Added** {md_text(name)} as {md_text(source)} ({passages} passages); it is answerable now."
         return status, *refreshed(), None
 
-    def remove(token: str, source: str | None) -> tuple:
-        if not authorised(token) or not source:
+    def remove(token: str, source: str | None, request: gr.Request) -> tuple:
+        if not authorised(token, request) or not source:
             return refused if source else "⚠️ Choose a document first.", gr.skip(), gr.skip()
         try:
             library.remove(source)
@@ -337,7 +349,7 @@ def _editors_area(library: Library, admin_token: str, table: gr.Dataframe) -> gr
         with gr.Row():
             upload = gr.File(
                 label="Document (PDF, HTML, Markdown, TXT, DOCX)",
-                file_types=sorted(SUPPORTED),
+                file_types=sorted(Library.supported),
                 type="filepath",
                 elem_id="pa-upload",
             )

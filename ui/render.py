@@ -186,17 +186,19 @@ def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -
         f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     for i, record in enumerate(records, start=1):
+        # every text from a visitor or a document is escaped as on the page: a Markdown viewer
+        # must not run a document's <script> or follow its made-up links
         answer = record["answer"]
-        lines += ["", f"## {i}. {record['question']}", ""]
-        lines.append(
-            f"**{ABSTAINED_LABEL}.** {answer['answer']}"
-            if answer["abstained"]
-            else answer["answer"]
-        )
+        lines += ["", f"## {i}. {md_text(record['question'])}", ""]
+        text = md_text(answer["answer"])
+        lines.append(f"**{ABSTAINED_LABEL}.** {text}" if answer["abstained"] else text)
         if answer["citations"]:
             lines += ["", "Sources:", ""]
         for c in answer["citations"]:
             url = c["url"] if c["url"].startswith("http") else public_url.rstrip("/") + c["url"]
-            lines.append(f"- {_label(c)} <{url}>")
-            lines += ["", *(f"  > {line}" for line in c["quote"].splitlines() if line.strip()), ""]
+            href = _safe_href(url)
+            label = md_text(_label(c))
+            lines.append(f"- {label} <{html.escape(href)}>" if href else f"- {label}")
+            quote = [f"  > {md_text(line)}" for line in c["quote"].splitlines() if line.strip()]
+            lines += ["", *quote, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
+from starlette.responses import StreamingResponse
 
-__all__ = ["stream_in_slot"]
+__all__ = ["EventStreamResponse", "stream_in_slot"]
 
 _END = object()
 
@@ -33,3 +35,24 @@ async def stream_in_slot(slots: anyio.CapacityLimiter, events: Iterator[str]) ->
         close = getattr(events, "close", None)
         if close is not None:
             close()
+
+
+class EventStreamResponse(StreamingResponse):
+    """``text/event-stream`` that closes its event generator when the response ends, however
+    it ends. Starlette only stops iterating when a visitor disconnects; the generator, paused
+    at a ``yield``, would be closed by the garbage collector at some later time, and the
+    answer slot it holds stayed taken until then."""
+
+    def __init__(self, events: AsyncIterator[str], **kwargs: Any) -> None:
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        super().__init__(events, media_type="text/event-stream", headers=headers, **kwargs)
+        self._events = events
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            close = getattr(self._events, "aclose", None)
+            if close is not None:
+                with anyio.CancelScope(shield=True):
+                    await close()

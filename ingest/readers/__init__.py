@@ -8,7 +8,7 @@ from pathlib import Path
 from ..document import ParsedDocument
 from ..errors import UnsupportedTypeError
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_document"]
+__all__ = ["SUPPORTED_SUFFIXES", "read_document", "unsupported_type"]
 
 
 def _reader(suffix: str) -> Callable[[Path, bytes], ParsedDocument]:
@@ -32,9 +32,12 @@ def _reader(suffix: str) -> Callable[[Path, bytes], ParsedDocument]:
         from .docx import read_docx
 
         return read_docx
-    raise UnsupportedTypeError(
-        f"unsupported file type {suffix or '(none)'}: use PDF, HTML, Markdown, TXT or DOCX"
-    )
+    raise UnsupportedTypeError(unsupported_type(suffix))
+
+
+def unsupported_type(suffix: str) -> str:
+    """The one-line reason for a file type the readers do not take."""
+    return f"unsupported file type {suffix or '(none)'}: use PDF, HTML, Markdown, TXT or DOCX"
 
 
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"})

@@ -1,0 +1,241 @@
+"""The composition root: builds every part from the settings and wires them together.
+
+The embedding model, the store, the searcher, the LLM, the assistant, the document library and
+the web app are built here and nowhere else; the CLI parses arguments, calls these and prints.
+The core takes what they build as arguments, so tests can inject their own. This is the one
+module allowed to import upward (ingest and ui: tests/test_layout.py); it imports them late,
+so ``import assistant`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from fastapi import FastAPI
+
+    from ingest import IngestOptions, IngestReport, Library
+    from vectorstore import ChunkStore, HybridSearcher, SentenceEmbedder
+
+    from .core import Assistant
+
+__all__ = [
+    "build_assistant",
+    "build_embedder",
+    "build_library",
+    "build_llm",
+    "build_searcher",
+    "build_store",
+    "build_web_app",
+    "fingerprint",
+    "ingest_options",
+    "page_text_reader",
+    "run_ingest",
+    "server_config",
+]
+
+
+def build_embedder(settings: Settings) -> SentenceEmbedder:
+    from vectorstore import SentenceEmbedder
+
+    return SentenceEmbedder(settings.embedding_model, batch_size=settings.embedding_batch_size)
+
+
+def fingerprint(settings: Settings, embedder: SentenceEmbedder) -> dict[str, str | int]:
+    """What the vectors in the store depend on; a change means `ingest --rebuild`."""
+    return {
+        "model": embedder.model_id,
+        "dim": embedder.dimension,
+        "chunk_max_tokens": min(settings.chunk_max_tokens, embedder.max_tokens),
+        "chunk_min_tokens": settings.chunk_min_tokens,
+    }
+
+
+def build_store(settings: Settings, embedder: SentenceEmbedder) -> ChunkStore:
+    from vectorstore import ChunkStore, connect
+
+    client = connect(settings.data_dir, settings.chroma_url)
+    return ChunkStore(client, settings.collection, fingerprint(settings, embedder))
+
+
+def build_searcher(
+    settings: Settings, embedder: SentenceEmbedder, store: ChunkStore | None = None
+) -> HybridSearcher:
+    from vectorstore import HybridSearcher
+
+    store = store or build_store(settings, embedder)
+    store.open()
+    return HybridSearcher(
+        store,
+        embedder,
+        lexical_dir=settings.data_dir / "lexical" / settings.collection,
+        fusion=settings.fusion,
+        alpha=settings.fusion_alpha,
+        depth=settings.fusion_depth,
+        refresh_seconds=settings.store_refresh_seconds,
+    )
+
+
+def build_llm(settings: Settings) -> Any:
+    """A LangChain chat model for the configured OpenAI-compatible endpoint, or None."""
+    if not settings.llm_base_url:
+        return None
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model or "default",
+        api_key=settings.llm_api_key.get_secret_value() or "not-needed",
+        timeout=settings.llm_timeout,
+        max_retries=0,
+        temperature=0.0,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+FROM_SETTINGS: Any = object()  # build_assistant's default: the LLM the settings name, if any
+
+
+def build_assistant(
+    settings: Settings, searcher: HybridSearcher | None = None, llm: Any = FROM_SETTINGS
+) -> Assistant:
+    """The assistant; ``llm`` is a LangChain chat model, None for none, or (by default) the
+    endpoint named by the settings."""
+    from .compose import ComposeConfig
+    from .core import Assistant
+
+    searcher = searcher or build_searcher(settings, build_embedder(settings))
+    return Assistant(
+        searcher,
+        llm=build_llm(settings) if llm is FROM_SETTINGS else llm,
+        min_support=settings.llm_min_support,
+        k=settings.answer_passages,
+        compose=ComposeConfig(
+            max_sentences=settings.answer_max_sentences,
+            min_dense=settings.abstain_min_similarity,
+            min_coverage=settings.abstain_min_coverage,
+            document_base_url=settings.document_base_url,
+        ),
+    )
+
+
+def ingest_options(settings: Settings) -> IngestOptions:
+    """How the settings say files become passages (one object for every ingest call)."""
+    from ingest import ChunkingConfig, IngestOptions
+
+    return IngestOptions(
+        root=settings.corpus_dir,
+        config=ChunkingConfig(settings.chunk_max_tokens, settings.chunk_min_tokens),
+        catalog_file=settings.catalog_file,
+        max_file_bytes=int(settings.max_file_mb * 2**20),
+        max_passages=settings.max_passages_per_document,
+        commit_every=settings.ingest_commit_chunks,
+    )
+
+
+def run_ingest(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    progress: bool = True,
+) -> IngestReport:
+    """What `policy-assistant ingest` does: sync ``paths`` into the store (``rebuild``: from an
+    empty store), then bring the lexical index up to date."""
+    from ingest import ingest
+
+    embedder = build_embedder(settings)
+    store = build_store(settings, embedder)
+    if rebuild:
+        with store.writing():
+            store.drop()
+    report = ingest(
+        paths, store, embedder, ingest_options(settings), prune=prune, progress=progress
+    )
+    build_searcher(settings, embedder, store).refresh(force=True)
+    return report
+
+
+def build_library(
+    settings: Settings, embedder: SentenceEmbedder, store: ChunkStore, searcher: HybridSearcher
+) -> Library:
+    from ingest import Library
+
+    return Library(
+        store,
+        embedder,
+        searcher,
+        ingest_options(settings),
+        max_upload_bytes=int(settings.max_upload_mb * 2**20),
+    )
+
+
+def build_web_app(
+    settings: Settings,
+    *,
+    chat: bool = True,
+    sync: bool = True,
+    embedder: SentenceEmbedder | None = None,
+    progress: bool = False,
+) -> FastAPI:
+    """The web app over one searcher, assistant and library.
+
+    ``sync`` ingests CORPUS_DIR first (with progress bars on stderr when ``progress``)."""
+    import sys
+
+    from ingest import ingest
+    from ui.app import create_app
+
+    embedder = embedder or build_embedder(settings)
+    store = build_store(settings, embedder)
+    if sync and settings.corpus_dir.is_dir():
+        if progress:
+            print(
+                f"syncing the library with {settings.corpus_dir} (new or changed documents are "
+                "embedded: the first run takes a few minutes) ...",
+                file=sys.stderr,
+            )
+        report = ingest(
+            [settings.corpus_dir], store, embedder, ingest_options(settings), progress=progress
+        )
+        print(f"library: {report.summary()}", file=sys.stderr)
+        for source, reason in report.failed:
+            print(f"failed: {source}: {reason}", file=sys.stderr)
+    searcher = build_searcher(settings, embedder, store)
+    searcher.refresh(force=True)
+    library = build_library(settings, embedder, store, searcher)
+    return create_app(build_assistant(settings, searcher), library, settings, chat=chat)
+
+
+def server_config(app: FastAPI, settings: Settings) -> Any:
+    """The uvicorn configuration of ``serve`` (``ui.app.server_config``)."""
+    from ui.app import server_config as config
+
+    return config(app, settings)
+
+
+def page_text_reader(corpus_dir: Path) -> Any:
+    """(source, page) -> text of that page of the original file, read again with the readers
+    (what the citation-validity check compares quotes with)."""
+    from ingest.readers import read_document
+
+    cache: dict[str, list] = {}
+
+    def page_text(source: str, page: int | None) -> str | None:
+        if source not in cache:
+            path = corpus_dir / source
+            try:
+                cache[source] = read_document(path, path.read_bytes()).blocks
+            except Exception:
+                cache[source] = []
+        blocks = cache[source]
+        if not blocks:
+            return None
+        return "\n".join(b.text for b in blocks if page is None or b.page == page)
+
+    return page_text

@@ -1,0 +1,236 @@
+"""The document library as the doors see it: list, add, remove and re-ingest documents.
+
+One ingest runs at a time in a process (and one writing process at a time on an embedded
+store: ``ChunkStore.writing``); the searcher is refreshed after each change, so new documents
+are answerable at once.
+
+An upload is first written under a hidden staging folder (``uploads/.incoming``), which a sync
+of the corpus folder does not read; it is moved to its generated name inside
+``CORPUS_DIR/uploads`` only when its own ingest begins, and deleted whenever it is not added
+whole: refused by the ingest (its content checked against its extension there), a duplicate of
+a document already in the library (same bytes under another name: refused with the original's
+source, so the library never answers with two copies), or an unexpected error. Removing a
+document removes that document only; it never syncs the rest of the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from vectorstore import ChunkStore, HybridSearcher, StoreBusyError
+
+from .readers import SUPPORTED_SUFFIXES, unsupported_type
+from .sync import IngestOptions, IngestReport, ingest
+
+__all__ = [
+    "DuplicateDocumentError",
+    "Library",
+    "LibraryBusyError",
+    "LibraryError",
+    "UploadTooLargeError",
+    "safe_upload_name",
+]
+
+UPLOAD_FOLDER = "uploads"
+STAGING_FOLDER = ".incoming"  # hidden: a folder sync skips it
+
+
+class LibraryError(Exception):
+    """A request the library refuses; the message is shown to the editor."""
+
+
+class UploadTooLargeError(LibraryError):
+    """An upload over ``max_upload_bytes``."""
+
+
+class DuplicateDocumentError(LibraryError):
+    """An upload with the same bytes as a document already in the library."""
+
+    def __init__(self, original: str) -> None:
+        super().__init__(f"the same file is already in the library as {original}")
+        self.original = original
+
+
+class LibraryBusyError(LibraryError):
+    """Another ingest held the library for too long."""
+
+
+def safe_upload_name(filename: str) -> str:
+    """A generated file name that keeps a readable stem: no folders, no odd characters."""
+    base = Path(filename.replace("\\", "/")).name
+    suffix = Path(base).suffix.lower()
+    stem = unicodedata.normalize("NFKD", Path(base).stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()[:60] or "document"
+    return f"{stem}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+class Library:
+    """The documents of one store, their files in ``options.root`` (CORPUS_DIR)."""
+
+    supported = SUPPORTED_SUFFIXES
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Any,
+        searcher: HybridSearcher,
+        options: IngestOptions,
+        *,
+        max_upload_bytes: int = 20 * 2**20,
+    ) -> None:
+        self.store, self.embedder, self.searcher, self.options = store, embedder, searcher, options
+        self.corpus_dir = Path(options.root)
+        self.max_upload_bytes = max_upload_bytes
+        self._lock = threading.Lock()
+
+    def documents(self) -> list[dict[str, Any]]:
+        self.searcher.refresh()
+        records = sorted(self.searcher.documents.values(), key=lambda r: r.title.lower())
+        return [{k: v for k, v in asdict(r).items() if k != "extra"} for r in records]
+
+    def sources(self) -> set[str]:
+        self.searcher.refresh()
+        return set(self.searcher.documents)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One change to the library at a time in this process."""
+        if not self._lock.acquire(timeout=600):
+            raise LibraryBusyError("another ingest is still running; try again in a moment")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _ingest(self, paths: list[Path], prune: bool = False) -> IngestReport:
+        """An ingest that does not wait for another process's (the caller holds the lock)."""
+        try:
+            return ingest(
+                paths,
+                self.store,
+                self.embedder,
+                self.options,
+                prune=prune,
+                progress=False,
+                wait=False,
+            )
+        except StoreBusyError as exc:  # another process (a CLI ingest) holds the store
+            raise LibraryBusyError(str(exc)) from exc
+        finally:
+            self.searcher.refresh(force=True)
+
+    def add(self, filename: str, data: bytes) -> tuple[str, IngestReport]:
+        """Store an uploaded file under a safe generated name and ingest it: (source, report)."""
+        path, source = self.stage(filename, data)
+        return source, self.commit(path, source)
+
+    def stage(self, filename: str, data: bytes) -> tuple[Path, str]:
+        """The quick half of ``add``: check the upload and store its file: (staged path, source).
+
+        Raises at once for what needs no ingest to see: type, size, emptiness, duplicates.
+        """
+        suffix = Path(filename.replace("\\", "/")).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise LibraryError(unsupported_type(suffix))
+        if len(data) > self.max_upload_bytes:
+            raise UploadTooLargeError(
+                f"file over the {self.max_upload_bytes / 2**20:g} MiB upload limit"
+            )
+        if not data.strip():
+            raise LibraryError("the file is empty")
+        original = self._holder(hashlib.sha256(data).hexdigest())
+        if original:
+            raise DuplicateDocumentError(original)
+        name = safe_upload_name(filename)
+        staged = self.corpus_dir / UPLOAD_FOLDER / STAGING_FOLDER / name
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_bytes(data)
+        return staged, f"{UPLOAD_FOLDER}/{name}"
+
+    def commit(self, staged: Path, source: str) -> IngestReport:
+        """The slow half of ``add``: ingest a staged file; the report, or nothing kept and a
+        ``LibraryError`` saying why."""
+        path = self.corpus_dir / source
+        try:
+            with self._locked():
+                staged.replace(path)
+                report = self._ingest([path])
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise
+        finally:
+            with contextlib.suppress(OSError):  # empty now: leave no trace of the staging
+                staged.parent.rmdir()
+        if source in report.added or source in report.unchanged:
+            return report  # (unchanged: a sync by another process committed it first)
+        # nothing half-added: what the store refused, the folder does not keep either
+        path.unlink(missing_ok=True)
+        duplicate = dict(report.duplicates)
+        if source in duplicate:  # the same bytes were added meanwhile
+            raise DuplicateDocumentError(duplicate[source])
+        reasons = dict(report.failed)
+        raise LibraryError(reasons.get(source) or "the document could not be added")
+
+    def _holder(self, content_hash: str) -> str | None:
+        """The source of the document in the library whose file has these bytes, if any."""
+        self.searcher.refresh()
+        for record in sorted(self.searcher.documents.values(), key=lambda r: r.source):
+            if record.content_hash == content_hash and (self.corpus_dir / record.source).is_file():
+                return record.source
+        return None
+
+    def remove(self, source: str) -> IngestReport:
+        """Delete one document: its passages, then its file. Nothing else changes."""
+        path = self.resolve(source)
+        if source not in self.sources():
+            raise LibraryError(f"no document {source!r} in the library")
+        report = IngestReport()
+        with self._locked():
+            try:
+                with self.store.writing(wait=False):
+                    self.store.remove_document(source)
+            except StoreBusyError as exc:
+                raise LibraryBusyError(str(exc)) from exc
+            finally:
+                self.searcher.refresh(force=True)
+            path.unlink(missing_ok=True)
+        report.removed.append(source)
+        return report
+
+    def reingest(self) -> IngestReport:
+        """Sync the whole corpus folder: new and changed files in, deleted ones out."""
+        with self._locked():
+            return self._ingest([self.corpus_dir], prune=True)
+
+    def resolve(self, source: str) -> Path:
+        """The file of ``source`` inside the corpus folder; anything that would leave it is refused."""
+        root = self.corpus_dir.resolve()
+        try:
+            path = (root / source).resolve()
+        except (ValueError, OSError) as exc:  # a NUL byte, a name too long, a symlink loop
+            raise LibraryError("no such document") from exc
+        if not path.is_relative_to(root) or path == root:
+            raise LibraryError("no such document")
+        return path
+
+    def file_of(self, source: str) -> Path:
+        """The file a citation link opens: only a document the library lists, no hidden part."""
+        if any(part.startswith(".") for part in source.split("/")) or source not in self.sources():
+            raise LibraryError("no such document")
+        path = self.resolve(source)
+        try:
+            if not path.is_file():
+                raise LibraryError("no such document")
+        except OSError as exc:  # a name too long
+            raise LibraryError("no such document") from exc
+        return path
