@@ -1,20 +1,462 @@
 """Checks an eval-case file: keys, gold sources present, key terms found in the gold documents.
 
-Usage: python bench/validate_cases.py [CASES.jsonl]  (default: bench/dev_cases.jsonl)
+Usage: python bench/validate_cases.py [--overlap] [CASES.jsonl]  (default: bench/dev_cases.jsonl)
+
+Optional case keys, validated when present: "kind" (fact, comparison, follow_up, near_miss,
+off_topic), "asks_for" (quantity, duration, amount, date, person, organisation, place, symbol,
+list, yes_no, definition, other), "lang" (en, de, fr, es; default en), "split" (dev, test).
+
+Lexical overlap: for each answerable case, the share of the question's distinct content words
+(lower-cased \\w+ tokens of 3+ characters that are not all digits, minus stop words; stemmed with
+PyStemmer's English stemmer) whose stem occurs among the stems of the gold passage (the
+double-quoted verbatim quotes in the note, joined). The medians (all answerable cases and English
+ones) are always printed, the per-case table only with --overlap. Target: median at most 0.5.
+
+gold_page with several gold sources (comparison cases) is the page of the first PDF listed.
 """
 
 import json
 import os
 import re
+import statistics
 import sys
 from pathlib import Path
 
 import pypdf
 
+try:
+    import Stemmer  # PyStemmer
+except ImportError:  # overlap report is skipped without it
+    Stemmer = None
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = str(ROOT / "corpus")
-PATH = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "bench" / "dev_cases.jsonl")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SHOW_OVERLAP = "--overlap" in sys.argv[1:]
+PATH = ARGS[0] if ARGS else str(ROOT / "bench" / "dev_cases.jsonl")
 REQ = ["id", "question", "gold_sources", "must_contain", "answerable", "gold_page", "note"]
+ENUMS = {
+    "kind": ("fact", "comparison", "follow_up", "near_miss", "off_topic"),
+    "asks_for": (
+        "quantity",
+        "duration",
+        "amount",
+        "date",
+        "person",
+        "organisation",
+        "place",
+        "symbol",
+        "list",
+        "yes_no",
+        "definition",
+        "other",
+    ),
+    "lang": ("en", "de", "fr", "es"),
+    "split": ("dev", "test"),
+}
+OVERLAP_TARGET = 0.5
+
+# English stop words (plus question words), and the commonest German/French/Spanish function
+# words so that questions in those languages are not scored on them.
+STOP = set(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "ever",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "least",
+        "less",
+        "let",
+        "like",
+        "made",
+        "make",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "myself",
+        "neither",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "one",
+        "only",
+        "or",
+        "other",
+        "others",
+        "otherwise",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "per",
+        "rather",
+        "same",
+        "shall",
+        "she",
+        "should",
+        "since",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "whatever",
+        "when",
+        "whenever",
+        "where",
+        "whereas",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "according",
+        "actually",
+        "already",
+        "among",
+        "another",
+        "anything",
+        "around",
+        "away",
+        "else",
+        "enough",
+        "etc",
+        "exactly",
+        "get",
+        "gets",
+        "given",
+        "got",
+        "kind",
+        "kinds",
+        "mean",
+        "means",
+        "much",
+        "name",
+        "named",
+        "say",
+        "said",
+        "says",
+        "tell",
+        "thing",
+        "things",
+        "use",
+        "used",
+        "using",
+        "way",
+        "ways",
+        "well",
+        "want",
+        "wants",
+        "aber",
+        "alle",
+        "als",
+        "also",
+        "am",
+        "an",
+        "auch",
+        "auf",
+        "aus",
+        "bei",
+        "bin",
+        "bis",
+        "das",
+        "dass",
+        "dem",
+        "den",
+        "der",
+        "des",
+        "die",
+        "dies",
+        "diese",
+        "dieser",
+        "dieses",
+        "doch",
+        "ein",
+        "eine",
+        "einem",
+        "einen",
+        "einer",
+        "eines",
+        "er",
+        "es",
+        "für",
+        "hat",
+        "hatte",
+        "ist",
+        "im",
+        "in",
+        "ja",
+        "jede",
+        "jeder",
+        "kann",
+        "man",
+        "mit",
+        "nach",
+        "nicht",
+        "noch",
+        "nur",
+        "oder",
+        "sein",
+        "seine",
+        "sich",
+        "sie",
+        "sind",
+        "so",
+        "soll",
+        "über",
+        "um",
+        "und",
+        "uns",
+        "unter",
+        "vom",
+        "von",
+        "vor",
+        "war",
+        "was",
+        "welche",
+        "welcher",
+        "welches",
+        "wenn",
+        "wer",
+        "werden",
+        "wie",
+        "wird",
+        "wo",
+        "zu",
+        "zum",
+        "zur",
+        "au",
+        "aux",
+        "avec",
+        "ce",
+        "ces",
+        "cette",
+        "dans",
+        "de",
+        "des",
+        "du",
+        "elle",
+        "en",
+        "est",
+        "et",
+        "il",
+        "ils",
+        "la",
+        "le",
+        "les",
+        "leur",
+        "lors",
+        "mais",
+        "ne",
+        "ni",
+        "nous",
+        "ou",
+        "par",
+        "pas",
+        "pour",
+        "qu",
+        "que",
+        "quel",
+        "quelle",
+        "quelles",
+        "quels",
+        "qui",
+        "quoi",
+        "sa",
+        "se",
+        "ses",
+        "son",
+        "sont",
+        "sur",
+        "un",
+        "une",
+        "vous",
+        "été",
+        "être",
+        "al",
+        "como",
+        "con",
+        "cual",
+        "cuál",
+        "cuales",
+        "cuáles",
+        "cuando",
+        "cuándo",
+        "cuánto",
+        "cuántos",
+        "cuántas",
+        "del",
+        "el",
+        "ella",
+        "ellos",
+        "en",
+        "es",
+        "esta",
+        "este",
+        "esto",
+        "la",
+        "las",
+        "le",
+        "lo",
+        "los",
+        "más",
+        "no",
+        "para",
+        "pero",
+        "por",
+        "que",
+        "qué",
+        "se",
+        "sin",
+        "son",
+        "su",
+        "sus",
+        "una",
+        "uno",
+        "unos",
+        "y",
+        "ya",
+        "fue",
+        "han",
+        "hay",
+    ]
+)
+_stemmer = Stemmer.Stemmer("english") if Stemmer else None
+
+
+def content_words(text):
+    return [
+        w
+        for w in re.findall(r"\w+", text.lower())
+        if len(w) >= 3 and not w.isdigit() and w not in STOP
+    ]
+
+
+def overlap(question, passage):
+    """share of the question's distinct content words whose stem is among the passage's stems"""
+    q = sorted(set(content_words(question)))
+    if not q or _stemmer is None:
+        return None
+    pstems = set(_stemmer.stemWords(re.findall(r"\w+", passage.lower())))
+    return sum(1 for st in _stemmer.stemWords(q) if st in pstems) / len(q)
 
 
 def norm(s):
@@ -47,6 +489,8 @@ errors, warnings = [], []
 ids = set()
 cats = {"answerable_factual": 0, "follow_up": 0, "de_fr": 0, "unanswerable": 0}
 docs = set()
+overlaps = []  # (id, lang, overlap or None)
+kinds, langs, asks = {}, {}, {}
 lines = Path(PATH).read_text(encoding="utf-8").splitlines()
 for n, line in enumerate(lines, 1):
     try:
@@ -61,6 +505,9 @@ for n, line in enumerate(lines, 1):
     if cid in ids:
         errors.append(f"{cid}: duplicate id")
     ids.add(cid)
+    for k, allowed in ENUMS.items():
+        if k in c and c[k] not in allowed:
+            errors.append(f"{cid}: {k} must be one of {', '.join(allowed)} (got {c[k]!r})")
     if "history" in c:
         h = c["history"]
         if not (
@@ -101,12 +548,17 @@ for n, line in enumerate(lines, 1):
             errors.append(f"{cid}: gold_page set but no PDF gold source")
         else:
             pg = c["gold_page"]
-            for g in pdfs:
+            # One gold source: gold_page is its page and must hold every key term. Several gold
+            # sources (comparisons): gold_page is the page of the first PDF listed, and only the
+            # key terms that occur in that PDF at all are expected on it.
+            single = len(gs) == 1
+            for g in pdfs if single else pdfs[:1]:
                 P = pages(g)
                 if not (1 <= pg <= len(P)):
                     errors.append(f"{cid}: gold_page {pg} out of range for {g}")
                 else:
-                    missing = [t for t in c["must_contain"] if norm(t) not in P[pg - 1]]
+                    terms = [t for t in c["must_contain"] if single or norm(t) in " ".join(P)]
+                    missing = [t for t in terms if norm(t) not in P[pg - 1]]
                     if missing:
                         warnings.append(f"{cid}: terms {missing} not on page {pg} of {g}")
     elif pdfs and c["answerable"]:
@@ -121,6 +573,17 @@ for n, line in enumerate(lines, 1):
             for part in parts:
                 if not any(loose(norm(part)) in loose(" ".join(pages(g))) for g in gs):
                     warnings.append(f"{cid}: quoted text not found verbatim: {part[:70]!r}")
+    lang = c.get("lang") or next(
+        (p[:-1] for p in ("de-", "fr-", "es-") if str(cid).startswith(p)), "en"
+    )  # default en; old files mark the language only by an id prefix
+    # lexical overlap of the question with the quoted gold passage
+    if c["answerable"]:
+        quotes_all = re.findall(r'"([^"]{25,})"', c.get("note", ""))
+        ov = overlap(c.get("question", ""), " ".join(quotes_all)) if quotes_all else None
+        overlaps.append((cid, lang, ov))
+    kinds[c.get("kind", "(none)")] = kinds.get(c.get("kind", "(none)"), 0) + 1
+    langs[lang] = langs.get(lang, 0) + 1
+    asks[c.get("asks_for", "(none)")] = asks.get(c.get("asks_for", "(none)"), 0) + 1
     # category
     if not c["answerable"]:
         cats["unanswerable"] += 1
@@ -140,6 +603,40 @@ for line in lines:
 print(
     f"distinct gold documents (all answerable): {len(docs)}; in the factual category: {len(fact_docs)}"
 )
+print(f"distinct gold documents: {len(docs)}")
+
+
+def _counts(d):
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+print(f"by kind: {_counts(kinds)}")
+print(f"by lang: {_counts(langs)}")
+print(f"by asks_for: {_counts(asks)}")
+if _stemmer is None:
+    print("lexical overlap: skipped (PyStemmer not installed)")
+else:
+    if SHOW_OVERLAP:
+        print(
+            "lexical overlap per answerable case (question content words vs quoted gold passage):"
+        )
+        w = max([len(i) for i, _, _ in overlaps] + [2])
+        for i, lang, ov in overlaps:
+            print(f"  {i:<{w}}  {lang}  {'  n/a' if ov is None else f'{ov:.2f}'}")
+    vals = [ov for _, _, ov in overlaps if ov is not None]
+    en = [ov for _, lang, ov in overlaps if ov is not None and lang == "en"]
+    med = statistics.median(vals) if vals else None
+    med_en = statistics.median(en) if en else None
+
+    def fmt(m):
+        return "n/a" if m is None else f"{m:.3f}"
+
+    print(
+        f"lexical overlap: median {fmt(med)} over {len(vals)} answerable case(s) with a quote; "
+        f"English {fmt(med_en)} over {len(en)} (target: median <= {OVERLAP_TARGET})"
+    )
+    if med is not None and med > OVERLAP_TARGET:
+        warnings.append(f"median lexical overlap {med:.3f} is above {OVERLAP_TARGET}")
 for w in warnings:
     print("WARNING", w)
 for e in errors:
