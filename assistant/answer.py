@@ -48,6 +48,12 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
         }
 
+    def sentence_count(self) -> int:
+        """Sentences of the answer: each ends with its citation markers (``… [1]``)."""
+        import re
+
+        return len(re.findall(r"(?:\[\d+\])+(?=\s|$)", self.answer))
+
     def to_text(self) -> str:
         lines = [self.answer]
         if self.citations:

@@ -16,7 +16,7 @@ EPILOG_INGEST = """examples:
   policy-assistant ingest                 sync the default corpus (CORPUS_DIR)
   policy-assistant ingest new/report.pdf  add or update one file
   policy-assistant ingest --prune         also remove documents whose files are gone
-  policy-assistant ingest --rebuild       start from an empty store (after changing model or chunking)
+  policy-assistant ingest --rebuild       re-embed everything (after changing model or chunking)
 """
 EPILOG_SEARCH = """examples:
   policy-assistant search "incident reporting deadlines under NIS2"
@@ -30,6 +30,7 @@ EPILOG_ASK = """examples:
 EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl
   policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
+  policy-assistant eval bench/blind_cases.jsonl --split dev   tune on dev; report test once
 """
 EPILOG_SERVE = """examples:
   policy-assistant serve                          http://127.0.0.1:7860
@@ -148,6 +149,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         cases = load_cases(Path(args.cases))
     except (OSError, ValueError) as exc:
         return _fail(str(exc))
+    if args.split:
+        cases = [c for c in cases if c.get("split") == args.split]
+        if not cases:
+            return _fail(f"no case of {args.cases} is in the {args.split!r} split")
     assistant = build_assistant(settings)
     report = evaluate(cases, assistant.ask, page_text_reader(settings.corpus_dir))
     if args.details:
@@ -159,6 +164,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             )
         print()
     print(report.table())
+    for key in ("kind", "lang"):
+        if any(key in r.case for r in report.results):
+            print()
+            print(report.breakdown(key))
     metrics = report.metrics()
     below = [
         f"{name} {metrics[name]:.3f} < {minimum}"
@@ -236,7 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or folders (default: CORPUS_DIR)"
     )
-    p.add_argument("--rebuild", action="store_true", help="empty the store first")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-embed everything into a new store beside the old one, switched in when complete",
+    )
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -292,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("cases", metavar="CASES.jsonl")
     p.add_argument("--details", action="store_true", help="print a line per case first")
+    p.add_argument(
+        "--split", choices=["dev", "test"], help="only the cases of this split (bench/blind_cases)"
+    )
     p.add_argument("--min-gold", type=float, metavar="X", help="minimum gold-source hit rate")
     p.add_argument("--min-terms", type=float, metavar="X", help="minimum key-term accuracy")
     p.add_argument("--min-validity", type=float, metavar="X", help="minimum citation validity")

@@ -105,8 +105,8 @@ def build_assistant(
 ) -> Assistant:
     """The assistant; ``llm`` is a LangChain chat model, None for none, or (by default) the
     endpoint named by the settings."""
-    from .compose import ComposeConfig
     from .core import Assistant
+    from .extractive import ComposeConfig
 
     searcher = searcher or build_searcher(settings, build_embedder(settings))
     return Assistant(
@@ -116,10 +116,10 @@ def build_assistant(
         k=settings.answer_passages,
         compose=ComposeConfig(
             max_sentences=settings.answer_max_sentences,
-            min_dense=settings.abstain_min_similarity,
-            min_coverage=settings.abstain_min_coverage,
             document_base_url=settings.document_base_url,
         ),
+        min_confidence=settings.answer_min_confidence,
+        min_similarity=settings.abstain_min_similarity,
     )
 
 
@@ -145,18 +145,22 @@ def run_ingest(
     rebuild: bool = False,
     progress: bool = True,
 ) -> IngestReport:
-    """What `policy-assistant ingest` does: sync ``paths`` into the store (``rebuild``: from an
-    empty store), then bring the lexical index up to date."""
+    """What `policy-assistant ingest` does: sync ``paths`` into the store, then bring the
+    lexical index up to date.
+
+    ``rebuild`` ingests the whole corpus folder (``paths`` aside) into a new generation of the
+    store, switched in when complete: the old one answers until then, and stays whole if the
+    rebuild is killed (``ChunkStore.rebuilding``)."""
     from ingest import ingest
 
     embedder = build_embedder(settings)
     store = build_store(settings, embedder)
+    options = ingest_options(settings)
     if rebuild:
-        with store.writing():
-            store.drop()
-    report = ingest(
-        paths, store, embedder, ingest_options(settings), prune=prune, progress=progress
-    )
+        with store.rebuilding() as fresh:
+            report = ingest([settings.corpus_dir], fresh, embedder, options, progress=progress)
+    else:
+        report = ingest(paths, store, embedder, options, prune=prune, progress=progress)
     build_searcher(settings, embedder, store).refresh(force=True)
     return report
 

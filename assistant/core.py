@@ -15,9 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from .answer import Answer
-from .compose import ComposeConfig, abstain, compose_offline, make_citation
+from .answer_types import asks_for
 from .condense import condense_offline
-from .grounding import assess
+from .evidence import assess, confidence_features
+from .extractive import ComposeConfig, abstain, candidates, compose_offline, make_citation, score
+from .weights import load_weights
 
 __all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
 
@@ -45,6 +47,8 @@ class Assistant:
         compose: ComposeConfig | None = None,
         llm: Any = None,
         min_support: float = 0.45,
+        min_confidence: float | None = None,
+        min_similarity: float = 0.3,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -55,6 +59,9 @@ class Assistant:
         self.retriever = HybridRetriever(searcher=searcher, k=k)
         self.llm = llm
         self.min_support = min_support
+        self.weights = load_weights()
+        self.min_similarity = min_similarity
+        self.min_confidence = self.weights.threshold if min_confidence is None else min_confidence
         # Each step adds its key to the inputs. Plain lambdas, not RunnablePassthrough.assign:
         # that runs steps in a thread pool, and torch moving between threads costs ~300 ms here.
         self.retrieve_chain = RunnableLambda(
@@ -86,16 +93,32 @@ class Assistant:
         return condense_offline(question, history)
 
     def _gate(self, inputs: dict[str, Any]) -> Answer | None:
-        """The abstention, when the passages do not answer the question; else None."""
-        cfg = self.compose_config
-        evidence = assess(inputs["question"], inputs["query"], inputs["docs"], self.searcher)
-        reason = evidence.abstain_reason(cfg.min_dense, cfg.min_coverage)
-        return abstain(inputs["docs"], inputs["query"], cfg, reason) if reason else None
+        """The abstention, when the passages do not answer the question; else None.
+
+        Scores the candidate sentences once (``inputs["candidates"]``) for the offline answer
+        and sets ``inputs["confidence"]``."""
+        question, query, docs = inputs["question"], inputs["query"], inputs["docs"]
+        evidence = assess(question, query, docs, self.searcher)
+        idf = self.searcher.term_weights(f"{question} {query}")
+        cands = candidates(question, query, docs, idf) if docs else []
+        score(cands, self.weights)
+        inputs["candidates"] = cands
+        kind = asks_for(question)
+        confidence = self.weights.confidence_of(confidence_features(evidence, cands, kind))
+        inputs["confidence"] = confidence
+        # clear cases first: nothing similar found, or a named number or article missing
+        reason = evidence.abstain_reason(self.min_similarity, 0.0)
+        if reason is None and confidence >= self.min_confidence:
+            return None
+        reason = reason or f"confidence {confidence:.2f} < {self.min_confidence:.2f}"
+        best = max(cands, key=lambda c: c.score, default=None)
+        return abstain(docs, query, self.compose_config, reason, closest=best, kind=kind)
 
     def _offline(self, inputs: dict[str, Any]) -> Answer:
         question, query = inputs["question"], inputs["query"]
-        idf = self.searcher.term_weights(f"{question} {query}")
-        return compose_offline(question, query, inputs["docs"], self.compose_config, idf)
+        cands = inputs.get("candidates")
+        idf = None if cands is not None else self.searcher.term_weights(f"{question} {query}")
+        return compose_offline(question, query, inputs["docs"], self.compose_config, idf, cands)
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
         gated = self._gate(inputs)

@@ -86,6 +86,29 @@ class EvalReport:
         rows.append(f"{'cases':<24} {len(self.results):>7d}")
         return "\n".join(rows)
 
+    def breakdown(self, key: str) -> str:
+        """Per value of a case field (``kind``, ``lang``): cases, gold cited, all key terms,
+        abstained (the right answer for unanswerable cases), answers of at most 3 sentences."""
+        groups: dict[str, list[CaseResult]] = {}
+        for r in self.results:
+            groups.setdefault(str(r.case.get(key, "en" if key == "lang" else "-")), []).append(r)
+        head = f"{key:<12} {'cases':>5} {'gold':>6} {'terms':>6} {'abstained':>9} {'<=3 sent':>8}"
+        rows = [head, "-" * len(head)]
+        for name, results in sorted(groups.items()):
+            sub = EvalReport(results).metrics()
+            answered = [r for r in results if not r.answer.abstained]
+            short = (
+                sum(r.answer.sentence_count() <= 3 for r in answered) / len(answered)
+                if answered
+                else float("nan")
+            )
+            abstained = sum(r.answer.abstained for r in results) / len(results)
+            rows.append(
+                f"{name:<12} {len(results):>5} {sub['gold_source_hit_rate']:>6.3f} "
+                f"{sub['key_terms_all_present']:>6.3f} {abstained:>9.3f} {short:>8.3f}"
+            )
+        return "\n".join(rows)
+
 
 def citation_is_valid(answer: Answer, page_text: PageText) -> bool:
     """Every quote is in its document at its page, every [n] has a citation, none is unused."""

@@ -95,25 +95,35 @@ class Settings(BaseSettings):
         100, ge=1, description="Candidates taken from each retriever before fusion."
     )
     answer_passages: int = Field(
-        6, ge=1, le=30, description="Passages retrieved to compose an answer."
+        10,
+        ge=1,
+        le=30,
+        description="Passages retrieved to compose an answer (10: the sentence that answers was "
+        "among them for more dev questions than with 6; bench/fit_answerer.py).",
     )
     answer_max_sentences: int = Field(
-        5, ge=1, le=10, description="Most sentences in an answer written without an LLM."
+        3,
+        ge=1,
+        le=10,
+        description="Most sentences in an answer written without an LLM to a single-fact "
+        "question (lists and comparisons get up to 5).",
     )
     abstain_min_similarity: float = Field(
         0.3,
         ge=0.0,
         le=1.0,
-        description="The assistant says the library does not answer when the best passage's "
-        "cosine similarity to the question is below this (chosen with bench/abstention.py).",
+        description="The assistant says the library does not answer, whatever the confidence, "
+        "when the best passage's cosine similarity to the question is below this, or when a "
+        "number or an article the question names is in no passage found.",
     )
-    abstain_min_coverage: float = Field(
-        0.45,
+    answer_min_confidence: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="… or when the top passages hold less than this share of the question's "
-        "idf-weighted terms (chosen with bench/abstention.py). Numbers the question names must "
-        "also occur in the passages.",
+        description="The assistant says the library does not answer when its confidence (a "
+        "logistic regression over passage similarity, question coverage, the best sentences' "
+        "scores, the asked-for item, named numbers and articles) is below this. Empty: the "
+        "threshold fitted with the weights (bench/fit_answerer.py, assistant/weights.json).",
     )
     llm_base_url: str = Field(
         "",

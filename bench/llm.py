@@ -31,8 +31,13 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
     args = parser.parse_args()
 
-    from assistant.composition import page_text_reader
-    from assistant.composition import build_assistant, build_embedder, build_llm, build_searcher
+    from assistant.composition import (
+        build_assistant,
+        build_embedder,
+        build_llm,
+        build_searcher,
+        page_text_reader,
+    )
     from assistant.core import LLM_FALLBACK_NOTE
     from assistant.evaluate import evaluate, load_cases
     from assistant.settings import Settings

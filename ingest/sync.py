@@ -292,12 +292,18 @@ def ingest(
     are embedded in groups of about ``options.commit_every`` chunks; each group is committed
     before the next is read, so an interrupted run keeps every group it finished. The store's
     write lock is held throughout: another writing process makes this wait, or raise
-    ``StoreBusyError`` when ``wait`` is false.
+    ``StoreBusyError`` when ``wait`` is false. A store Chroma cannot read is rebuilt from every
+    file of ``options.root`` into a new generation, switched in when complete.
     """
     with store.writing(wait=wait):
         run = _Run(store, embedder, options, progress)
-        run.open()
-        run.sync(list(paths) if not run.report.rebuilt else [options.root], prune)
+        if run.open():
+            run.sync(list(paths), prune)
+        else:
+            with store.rebuilding() as fresh:
+                run.store = fresh
+                run.sync([options.root], prune)
+            run.store = store
         return run.report
 
 
@@ -315,19 +321,23 @@ class _Run:
         self.pending: list[_Pending] = []
         self.buffered = 0
 
-    def open(self) -> None:
-        """Open (or create) the store; a torn one is dropped and rebuilt from ``root``."""
+    def open(self) -> bool:
+        """Open (or create) the store; False (noted in the report) when it is torn.
+
+        Chroma left a torn index behind a killed writer and can read nothing back: ``ingest``
+        then starts over from the files, all of them, whatever subset was asked for, in a new
+        generation beside the torn one (``ChunkStore.rebuilding``), which answers from BM25
+        until the new one is complete.
+        """
         try:
             self.store.open(create=True)
             self.store.verify()
         except StoreDamagedError as exc:
-            # Chroma left a torn index behind a killed writer and can read nothing back: start
-            # over from the files, all of them, whatever subset was asked for.
             self.report.rebuilt = True
             self.report.notes.append(("(store)", f"{exc.problem}: rebuilding it from {self.root}"))
-            self.store.drop()
-            self.store.open(create=True)
+            return False
         self.store.collect_garbage()
+        return True
 
     def sync(self, paths: list[Path], prune: bool) -> None:
         from tqdm.auto import tqdm

@@ -5,12 +5,20 @@ source, content hash and position), then its manifest record is written, then ch
 versions are deleted. Readers only trust chunks whose ``doc_key`` (``source@hash``) is in the
 manifest, so an interrupted ingest never shows half a document; the next run's
 ``collect_garbage`` removes what it left behind.
+
+A rebuild never empties the store in use: the collections live in generations (``epoch``), and a
+small pointer collection names the active one. ``ChunkStore.rebuilding`` fills a new generation
+beside the active one and switches the pointer (one write) only when it is complete; readers
+follow the pointer. A store without a pointer is generation 0, under the names of the stores
+built before generations existed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +45,8 @@ __all__ = [
 STORE_SCHEMA = 1
 T = TypeVar("T")
 _MANIFEST_VECTOR = [1.0]  # Chroma wants a vector per record; the manifest needs none.
+_POINTER_ID = "active"  # the one record of the pointer collection
+_held_locks = threading.local()  # write-lock files this thread holds (``writing`` re-enters)
 
 
 def doc_key(source: str, content_hash: str, chunking: str | None = None) -> str:
@@ -185,40 +195,50 @@ class ChunkStore:
 
     ``fingerprint`` (embedding model, dimension, chunking settings) is kept in the chunk
     collection's metadata; opening the store with another one raises ``StoreMismatchError``.
+    The collections are those of the active generation (see the module docstring); a store
+    made with ``epoch`` (by ``rebuilding``) works on that generation whatever the pointer says.
     """
 
-    def __init__(self, client: Any, name: str, fingerprint: dict[str, str | int]) -> None:
+    def __init__(
+        self, client: Any, name: str, fingerprint: dict[str, str | int], *, epoch: int | None = None
+    ) -> None:
         self.client = client
         self.name = name
         self.fingerprint = {"schema": STORE_SCHEMA, **fingerprint}
         self._chunks: Any = None
         self._manifest: Any = None
         self.generation = 0  # documents committed or removed through this object
+        self.epoch = epoch or 0  # the generation of collections open (resolved by ``open``)
+        self._pinned = epoch is not None
 
     def reconnect(self) -> None:
-        """Embedded store: load the files afresh, to see what another process wrote since."""
+        """Load the files afresh (embedded: to see what another process wrote since) and reopen
+        the active generation's collections, following a rebuild another process switched in."""
         settings = self.client.get_settings()
-        if not settings.is_persistent:  # a Chroma server has one view for every client
-            return
-        self.client = _fresh_persistent_client(settings.persist_directory, settings)
+        if settings.is_persistent:  # a Chroma server has one view for every client
+            self.client = _fresh_persistent_client(settings.persist_directory, settings)
         if self._chunks is not None:
-            self._chunks = self.client.get_collection(
-                self.chunk_collection_name, embedding_function=None
-            )
-            self._manifest = self.client.get_or_create_collection(
-                self.manifest_collection_name, embedding_function=None
-            )
+            self._attach(create=False)
+
+    def follow(self) -> bool:
+        """Reopen if another process switched the active generation since; True if it did."""
+        if self._pinned or self._chunks is None or self.active_epoch() == self.epoch:
+            return False
+        self.reconnect()
+        return True
 
     def _read(self, what: str, read: Callable[[], T]) -> T:
         """Run ``read``; on a Chroma internal error load the files afresh and try once more.
 
-        A second failure means the files themselves are unreadable: ``StoreDamagedError``.
+        A collection that is gone (a rebuild in another process switched generations and
+        deleted the old one) is followed to the active generation the same way. A second
+        internal error means the files themselves are unreadable: ``StoreDamagedError``.
         """
-        from chromadb.errors import InternalError
+        from chromadb.errors import InternalError, NotFoundError
 
         try:
             return read()
-        except InternalError:
+        except (InternalError, NotFoundError):
             self.reconnect()
         try:
             return read()
@@ -226,41 +246,89 @@ class ChunkStore:
             raise _damaged(what, exc) from exc
 
     # --- opening --------------------------------------------------------------------------------
+    def _names(self, epoch: int) -> tuple[str, str]:
+        """(chunk, manifest) collection names of generation ``epoch``; 0 has the names of the
+        stores built before generations existed."""
+        suffix = f".g{epoch}" if epoch else ""
+        return f"{self.name}_chunks{suffix}", f"{self.name}_documents{suffix}"
+
     @property
     def chunk_collection_name(self) -> str:
-        return f"{self.name}_chunks"
+        return self._names(self.epoch)[0]
 
     @property
     def manifest_collection_name(self) -> str:
-        return f"{self.name}_documents"
+        return self._names(self.epoch)[1]
+
+    @property
+    def pointer_collection_name(self) -> str:
+        """The collection whose one record names the active generation."""
+        return f"{self.name}_active"
+
+    def active_epoch(self) -> int:
+        """The generation the pointer names (0 when there is no pointer)."""
+        pointer = self._collection(self.pointer_collection_name)
+        if pointer is None:
+            return 0
+        metas = pointer.get(ids=[_POINTER_ID], include=["metadatas"])["metadatas"] or []
+        return int((metas[0] or {}).get("epoch", 0)) if metas else 0
+
+    def epochs(self) -> set[int]:
+        """The generations that have collections in Chroma (the active one, leftovers)."""
+        pattern = re.compile(rf"{re.escape(self.name)}_(?:chunks|documents)(?:\.g(\d+))?")
+        found = set()
+        for collection in self.client.list_collections():
+            match = pattern.fullmatch(getattr(collection, "name", collection))
+            if match:
+                found.add(int(match.group(1) or 0))
+        return found
+
+    def _collection(self, name: str) -> Any | None:
+        from chromadb.errors import NotFoundError
+
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except NotFoundError:
+            return None
 
     def exists(self) -> bool:
-        names = {getattr(c, "name", c) for c in self.client.list_collections()}
-        return self.chunk_collection_name in names
+        """Whether the active generation (or the pinned one) has its passages collection."""
+        epoch = self.epoch if self._pinned else self.active_epoch()
+        return self._collection(self._names(epoch)[0]) is not None
 
     def open(self, create: bool = False) -> ChunkStore:
         """Open the collections, checking the fingerprint; create them when ``create`` is set."""
-        if not self.exists():
+        self._attach(create)
+        self.check_readable()
+        return self
+
+    def _attach(self, create: bool) -> None:
+        """Get (or create) the collections of the active generation, or of the pinned one."""
+        while True:
+            epoch = self.epoch if self._pinned else self.active_epoch()
+            chunks_name, manifest_name = self._names(epoch)
+            chunks, manifest = self._collection(chunks_name), self._collection(manifest_name)
+            whole = chunks is not None and manifest is not None
+            if whole or self._pinned or self.active_epoch() == epoch:
+                break
+            # a rebuild switched generations, and deleted this one, while we looked: follow it
+        self.epoch = epoch
+        if chunks is None:
             if not create:
                 raise StoreEmptyError(
                     "the store is empty: run `policy-assistant ingest` to add documents"
                 )
-            self._chunks = self.client.create_collection(
-                self.chunk_collection_name,
+            chunks = self.client.create_collection(
+                chunks_name,
                 configuration={"hnsw": {"space": "cosine", "ef_search": 200}},
                 metadata={f"fp_{k}": v for k, v in self.fingerprint.items()},
                 embedding_function=None,
             )
         else:
-            self._chunks = self.client.get_collection(
-                self.chunk_collection_name, embedding_function=None
-            )
-            self._check_fingerprint(self._chunks.metadata or {})
-        self._manifest = self.client.get_or_create_collection(
-            self.manifest_collection_name, embedding_function=None
-        )
-        self.check_readable()
-        return self
+            self._check_fingerprint(chunks.metadata or {})
+        if manifest is None:
+            manifest = self.client.get_or_create_collection(manifest_name, embedding_function=None)
+        self._chunks, self._manifest = chunks, manifest
 
     def check_readable(self) -> None:
         """Read both collections and their vector indexes once; ``StoreDamagedError`` if Chroma can't.
@@ -319,11 +387,63 @@ class ChunkStore:
             )
 
     def drop(self) -> None:
-        """Delete both collections (``ingest --rebuild``)."""
-        for name in (self.chunk_collection_name, self.manifest_collection_name):
-            with contextlib.suppress(Exception):  # absent already
-                self.client.delete_collection(name)
+        """Delete every generation and the pointer: an empty store (tests; a rebuild of the
+        product goes through ``rebuilding``, which keeps the old store until the new is whole)."""
+        for epoch in self.epochs():
+            self._delete_epoch(epoch)
+        with contextlib.suppress(Exception):  # absent already
+            self.client.delete_collection(self.pointer_collection_name)
         self._chunks = self._manifest = None
+        if not self._pinned:
+            self.epoch = 0
+
+    def _delete_epoch(self, epoch: int) -> None:
+        for name in self._names(epoch):
+            with contextlib.suppress(Exception):  # absent already, or torn
+                self.client.delete_collection(name)
+
+    def _delete_stale_epochs(self) -> None:
+        """Delete the generations left by an interrupted rebuild (call under ``writing``).
+
+        Kept: the active one and this object's. A generation older than the active one was
+        switched out by a rebuild killed before it deleted it. A newer one is a rebuild's that
+        never completed, unless a rebuild is running now: on an embedded store the write lock
+        rules that out; a Chroma server has no lock, so there only the older ones go here and
+        the newer ones are left for the next rebuild.
+        """
+        active = self.active_epoch()
+        locked = self.client.get_settings().is_persistent
+        for epoch in self.epochs() - {active, self.epoch}:
+            if locked or epoch < active:
+                self._delete_epoch(epoch)
+
+    @contextlib.contextmanager
+    def rebuilding(self) -> Iterator[ChunkStore]:
+        """A store on a new, empty generation, switched in when the block ends without error.
+
+        The write lock is held throughout; the active generation keeps answering meanwhile. On
+        normal exit the pointer moves to the new generation (one write), the old generation's
+        collections are deleted and this object works on the new one. On an exception, or a
+        kill, the old generation stays active and the partial new one is left, for the next
+        rebuild (or ``collect_garbage``) to delete.
+        """
+        with self.writing():
+            old = self.active_epoch()
+            for epoch in self.epochs() - {old}:  # left by an interrupted rebuild
+                self._delete_epoch(epoch)
+            fresh = ChunkStore(self.client, self.name, self.fingerprint, epoch=old + 1)
+            fresh.open(create=True)
+            yield fresh
+            pointer = self.client.get_or_create_collection(
+                self.pointer_collection_name, embedding_function=None
+            )
+            pointer.upsert(
+                ids=[_POINTER_ID], embeddings=[_MANIFEST_VECTOR], metadatas=[{"epoch": fresh.epoch}]
+            )
+            self._delete_epoch(old)
+            self.client, self.epoch = fresh.client, fresh.epoch
+            self._chunks, self._manifest = fresh._chunks, fresh._manifest
+            self.generation += fresh.generation + 1
 
     @property
     def chunks(self) -> Any:
@@ -345,16 +465,22 @@ class ChunkStore:
         Embedded Chroma is not safe with two writing processes (the app taking an upload while
         `policy-assistant ingest` runs); a Chroma server orders writes itself, so there this is a
         no-op. The lock is an ``flock`` the kernel drops with a killed process. Without ``wait``
-        a held lock raises ``StoreBusyError``.
+        a held lock raises ``StoreBusyError``. A thread that holds it already (an ingest inside
+        ``rebuilding``) enters again at once.
         """
         settings = self.client.get_settings()
         if not settings.is_persistent:
             yield
             return
+        path = str(Path(settings.persist_directory) / "write.lock")
+        held: set[str] = _held_locks.__dict__.setdefault("paths", set())
+        if path in held:
+            yield
+            return
         import fcntl
         import logging
 
-        with open(Path(settings.persist_directory) / "write.lock", "a+") as handle:
+        with open(path, "a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -367,9 +493,11 @@ class ChunkStore:
                     "another process is writing to the store; waiting for it to finish"
                 )
                 fcntl.flock(handle, fcntl.LOCK_EX)
+            held.add(path)
             try:
                 yield
             finally:
+                held.discard(path)
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def add_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
@@ -399,7 +527,10 @@ class ChunkStore:
         self.chunks.delete(where={"source": source})
 
     def collect_garbage(self) -> int:
-        """Delete chunks that belong to no committed document (left by an interrupted ingest)."""
+        """Delete chunks that belong to no committed document (left by an interrupted ingest),
+        and the generations an interrupted rebuild left (``_delete_stale_epochs``); the number
+        of chunks deleted. Call under ``writing``."""
+        self._delete_stale_epochs()
         keys = [r.key for r in self.documents().values()]
         before = self.chunks.count()
         if keys:

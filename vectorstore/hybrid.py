@@ -75,8 +75,14 @@ def lexical_text(chunk: Chunk) -> str:
     return " ".join(p for p in (chunk.title, chunk.locator or "", chunk.text) if p)
 
 
-def manifest_signature(records: dict[str, DocumentRecord], fingerprint: dict[str, Any]) -> str:
+def manifest_signature(
+    records: dict[str, DocumentRecord], fingerprint: dict[str, Any], epoch: int = 0
+) -> str:
+    """What the lexical index was built from; a rebuilt generation (``epoch``) counts as a
+    change even with the same documents (a rebuild re-reads titles from the catalogue)."""
     h = hashlib.sha256(repr(sorted(fingerprint.items())).encode() + INDEX_CONFIG.encode())
+    if epoch:  # generation 0 keeps the signatures saved before generations existed
+        h.update(f"generation {epoch}\n".encode())
     for key in sorted(r.key for r in records.values()):
         h.update(key.encode() + b"\n")
     return h.hexdigest()
@@ -87,6 +93,8 @@ class HybridSearcher:
 
     The set of committed documents is re-read at most every ``refresh_seconds``; when it changed
     (this or another process ingested), the lexical index is reloaded or rebuilt from Chroma.
+    A rebuild switched in by another process is followed the same way: the store reopens on the
+    new generation and the lexical index is rebuilt from it.
     """
 
     def __init__(
@@ -112,6 +120,7 @@ class HybridSearcher:
         self._visible: frozenset[str] = frozenset()
         self._lexical: LexicalIndex | None = None
         self._generation = store.generation
+        self._epoch = store.epoch
         self.documents: dict[str, DocumentRecord] = {}
 
     # --- keeping in step with the store -----------------------------------------------------------
@@ -121,15 +130,20 @@ class HybridSearcher:
             now = time.monotonic()
             if not force and now - self._checked_at < self.refresh_seconds:
                 return
+            self.store.follow()  # another process switched in a rebuilt generation: reopen
             records = self.store.documents()
-            signature = manifest_signature(records, self.store.fingerprint)
+            signature = manifest_signature(records, self.store.fingerprint, self.store.epoch)
             if self._lexical is None or self._lexical.signature != signature:
-                if self._lexical is not None and self.store.generation == self._generation:
+                if (
+                    self._lexical is not None
+                    and self.store.generation == self._generation
+                    and self.store.epoch == self._epoch
+                ):
                     # another process changed the documents: an embedded store must reload
                     # its vector index to see their passages
                     self.store.reconnect()
                 self._lexical = self._load_or_build_lexical(records, signature)
-            self._generation = self.store.generation
+            self._generation, self._epoch = self.store.generation, self.store.epoch
             self.documents = records
             self._visible = frozenset(r.key for r in records.values())
             self._checked_at = now

@@ -1,4 +1,5 @@
-"""Does the library answer the question? Four signals from the retrieved passages.
+"""Does the library answer the question? Signals from the retrieved passages, and the one
+confidence a fitted model makes of them (``confidence_features``; weights in weights.json).
 
 - the best passage's dense (cosine) similarity to the query: off-topic questions score low;
 - coverage: the share of the query's idf weight found in the top passages (their source name,
@@ -8,7 +9,9 @@
 - articles: an article the question names must be some passage's locator or be mentioned in one
   ("Article 40" is not answered by passages that merely contain a 40).
 
-Thresholds are settings, chosen with bench/abstention.py on answerable and unanswerable questions.
+They, the scores of the best candidate sentences and whether those carry the kind of item the
+question asks for are the features of the confidence; its threshold is chosen on the dev split
+(bench/fit_answerer.py) for a stated share of answerable questions wrongly abstained.
 """
 
 from __future__ import annotations
@@ -22,7 +25,20 @@ from langchain_core.documents import Document
 
 from .condense import translate_terms
 
-__all__ = ["Evidence", "assess"]
+__all__ = ["CONFIDENCE_FEATURES", "Evidence", "assess", "confidence_features"]
+
+# coverage, the best score alone and the mean similarity were tried and fitted with weights of
+# the wrong sign (a paraphrased question covers few words yet is answerable), and so did the
+# share of the question's capitalised names found in no passage: left out
+CONFIDENCE_FEATURES = (
+    "dense",
+    "best3",
+    "type_specific",
+    "type_found",
+    "missing_numbers",
+    "missing_units",
+    "foreign",
+)
 
 _NUMBER = re.compile(r"\b\d+(?:[/.]\d+)*\b")
 COVERAGE_PASSAGES = 3  # coverage looks at the best few passages, where the answer would be
@@ -34,6 +50,8 @@ class Evidence:
     coverage: float
     missing_numbers: tuple[str, ...]
     missing_units: tuple[str, ...] = ()  # "article 40" asked about, in no passage found
+    dense_mean: float = 0.0  # of the best three passages
+    foreign: bool = False  # the question is not in English
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +84,19 @@ def lacks_numbers(doc: Document, numbers: Sequence[str]) -> bool:
     return any(not set(re.findall(r"\d+", n)) <= found for n in numbers)
 
 
+def names_document(doc: Document, numbers: Sequence[str]) -> bool:
+    """True when a number the question names with a slash or of three digits or more
+    ("77/37", "2022/2555", "14028") is in the passage's document name or title: the question
+    names this document, not one that merely mentions it."""
+    m = doc.metadata
+    name = re.sub(r"[-_.]", " ", f"{m.get('source', '')} {m.get('title', '')}")
+    found = set(re.findall(r"\d+", name))
+    symbols = [
+        n for n in numbers if "/" in n or len(n) >= 3 and not re.fullmatch(r"(19|20)\d\d", n)
+    ]
+    return any(set(re.findall(r"\d+", n)) <= found for n in symbols)
+
+
 def evidence_text(doc: Document) -> str:
     m = doc.metadata
     source = re.sub(r"[-_.]", " ", m.get("source", ""))
@@ -82,7 +113,35 @@ def assess(question: str, query: str, docs: Sequence[Document], searcher: Any) -
     missing = tuple(n for n in numbers_in(question) if not set(re.findall(r"\d+", n)) <= found)
     foreign = translate_terms(question) != question  # its words are not in an English index
     coverage = 1.0 if foreign else searcher.term_coverage(query, texts[:COVERAGE_PASSAGES])
-    return Evidence(dense, coverage, missing, missing_units(question, docs))
+    top = sorted(((d.metadata.get("dense_score") or 0.0) for d in docs), reverse=True)[:3]
+    return Evidence(
+        dense,
+        coverage,
+        missing,
+        missing_units(question, docs),
+        dense_mean=sum(top) / len(top),
+        foreign=foreign,
+    )
+
+
+def confidence_features(evidence: Evidence, scored: Sequence[Any], kind: str) -> dict[str, float]:
+    """The features of the confidence: the evidence, and the scored candidate sentences
+    (``extractive.Candidate``, ``score`` set) for a question asking for ``kind``."""
+    ranked = sorted(scored, key=lambda c: c.score, reverse=True)[:3]
+    probabilities = [c.score for c in ranked] or [0.0]
+    specific = kind not in ("other", "yes_no")
+    return {
+        "dense": evidence.dense,
+        "dense_mean": evidence.dense_mean,
+        "coverage": evidence.coverage,
+        "best": probabilities[0],
+        "best3": sum(probabilities) / len(probabilities),
+        "type_specific": float(specific),
+        "type_found": float(specific and any(c.features["type_match"] for c in ranked)),
+        "missing_numbers": float(bool(evidence.missing_numbers)),
+        "missing_units": float(bool(evidence.missing_units)),
+        "foreign": float(evidence.foreign),
+    }
 
 
 def missing_units(question: str, docs: Sequence[Document]) -> tuple[str, ...]:
@@ -96,8 +155,14 @@ def missing_units(question: str, docs: Sequence[Document]) -> tuple[str, ...]:
         if kind != "article":  # "rule 1.9", "Section 5": documents label these too loosely
             continue
         pattern = re.compile(rf"\b{kind}s?\s+{re.escape(number)}(?!\d|\.\d)", re.I)
+        # "Article 21 of the Budapest Convention": an Article 21 of another instrument is not it
+        owner = re.search(
+            rf"\b{kind}\s+{re.escape(number)}\s+of\s+(?:the\s+)?([A-Z][\w-]+)", question, re.I
+        )
+        name = owner.group(1).lower() if owner else ""
         if not any(
-            pattern.search(d.metadata.get("locator") or "") or pattern.search(d.page_content)
+            (pattern.search(d.metadata.get("locator") or "") or pattern.search(d.page_content))
+            and name in evidence_text(d).lower()
             for d in docs
         ):
             missing.append(f"{kind} {number}")

@@ -1,0 +1,338 @@
+"""The offline (extractive) answer: the retrieved sentences that best answer the question,
+each citing its passage.
+
+No LLM: every prose sentence of the retrieved passages gets features (how much of the
+question it covers, its passage's retrieval scores and rank, whether it carries the kind of
+item the question asks for, whether it is a preambular clause…); a logistic regression fitted
+on the dev split (bench/fit_answerer.py, weights in ``assistant/weights.json``) turns them into
+the probability that the sentence holds the answer. The best sentence leads, at most three
+follow for a single fact (five for a list or a comparison), de-duplicated, each ending with
+``[n]``. Whether to answer at all is decided before, by the confidence (``evidence.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote as url_quote
+
+from langchain_core.documents import Document
+
+from .answer import Answer, Citation
+from .answer_types import asks_for, carries
+from .condense import translate_terms
+from .evidence import lacks_numbers, names_document, numbers_in
+from .injection import looks_like_injection
+from .weights import Weights, load_weights
+
+__all__ = [
+    "ABSTAIN_TEXT",
+    "Candidate",
+    "ComposeConfig",
+    "SENTENCE_FEATURES",
+    "candidates",
+    "compose_offline",
+    "make_citation",
+    "score",
+    "sentences",
+]
+
+# a UN document's print job number and barcode ("23-26243 (E) 090124 *2326243*"): the sentence
+# around it is the first page's header run into the text
+_UN_MASTHEAD = re.compile(r"\b\d{2}-\d{5}\s*\(E\)|\*\d{7}\*|\bDistr\.:")
+MIN_PROSE_WORDS = 3  # lower-case words a sentence needs to be read as prose
+CARRIED_WEIGHT = 0.3
+ABSTAIN_TEXT = "The library does not answer this question."
+# a sentence ends at . ; ! ? but not at an enumerator such as "4." or "1.9."
+_SENTENCE = re.compile(
+    r"(?<=[a-z0-9)\]”\"][.;!?])(?<!\s\d\.)(?<!\s\d\d\.)(?<!\.\d\.)\s+(?=[\"“(\[A-Z0-9])|\n+"
+)
+_MARKER = re.compile(r"^(\(?[0-9]{1,3}\)|[0-9]{1,3}\.|\([a-z]{1,4}\)|[•▪●◦\-–])\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = {
+    "a", "an", "the", "of", "in", "on", "for", "to", "by", "with", "and", "or", "is", "are",
+    "was", "were", "be", "been", "does", "do", "did", "what", "which", "who", "when", "where",
+    "why", "how", "that", "this", "it", "its", "as", "at", "from", "about", "under", "into",
+    "can", "could", "should", "would", "will", "shall", "may", "must", "say", "says", "has",
+    "have", "had", "not", "any", "there", "their", "they", "than", "then", "also", "so", "if",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ComposeConfig:
+    """How an extractive answer is put together (what is left out is the confidence's job:
+    ``evidence.py``)."""
+
+    max_sentences: int = 3  # a single fact: readers want the sentence that answers
+    max_list_sentences: int = 5  # a list or a comparison
+    max_per_passage: int = 2
+    relative_floor: float = 0.5  # keep sentences scoring at least this share of the best one
+    related_on_abstain: int = 2
+    document_base_url: str = "/documents/"
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+
+
+class _Terms:
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWord
+
+    def of(self, text: str) -> set[str]:
+        return {self._stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+    def weighted(self, text: str, idf: dict[str, float] | None = None) -> dict[str, float]:
+        """Query terms with weights: their idf in the library when known, doubled for numbers
+        and acronyms, which pin an answer down."""
+        out: dict[str, float] = {}
+        for w in _WORD.findall(text):
+            if w.lower() in _STOP:
+                continue
+            stem = self._stem(w.lower())
+            special = any(ch.isdigit() for ch in w) or (w.isupper() and len(w) > 1)
+            base = (idf or {}).get(stem, 1.0 if idf is None else 0.0)
+            out[stem] = base * (2.0 if special else 1.0)
+        return out
+
+
+_terms: _Terms | None = None
+
+
+def _get_terms() -> _Terms:
+    global _terms
+    if _terms is None:
+        _terms = _Terms()
+    return _terms
+
+
+def make_citation(n: int, doc: Document, base_url: str) -> Citation:
+    meta = doc.metadata
+    url = f"{base_url}{url_quote(meta['source'])}"
+    if meta.get("page"):
+        url += f"#page={meta['page']}"
+    return Citation(
+        n=n,
+        source=meta["source"],
+        title=meta.get("title") or meta["source"],
+        page=meta.get("page"),
+        locator=meta.get("locator"),
+        quote=doc.page_content,
+        url=url,
+    )
+
+
+PREAMBLE = re.compile(
+    r"^(Recalling|Noting|Welcoming|Reaffirming|Recogni[sz]ing|Bearing in mind|Acknowledging|"
+    r"Emphasi[sz]ing|Expressing|Mindful|Convinced|Concerned|Stressing|Taking note|Underlining|"
+    r"Affirming|Considering|Having (regard|considered|examined)|Aware|Deeply|Guided|Highlighting|"
+    r"Reiterating|Determined|Encouraged|Alarmed|Cognizant|Desiring|Taking into account)\b"
+)
+_FOOTNOTE = re.compile(r"^\d{1,3}(?=[A-Z][a-z])|(?<=[a-z.,;])\d{1,3}(?=\s|$)")
+_DOCUMENT_MARKER = re.compile(r"\s*\[\d+\]")
+_BROKEN_WORD = re.compile(r"(?<=[a-z]) - (?=[a-z])")
+COMPARISON = re.compile(
+    r"\b(compare|comparison|differ|difference|versus|vs\.?|both|whereas)\b", re.I
+)
+
+# the sentence features, in the order of the fitted weights (bench/fit_answerer.py)
+SENTENCE_FEATURES = (
+    "coverage",
+    "own_term",
+    "prior",
+    "dense",
+    "rank",
+    "type_match",
+    "type_missing",
+    "preamble",
+    "length",
+    "long",
+    "first",
+    "off_target",
+    "named_document",
+    "prose",
+)
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved passage that could go into the answer, with its features."""
+
+    passage: int
+    position: int
+    text: str
+    terms: set[str]
+    features: dict[str, float]
+    score: float = 0.0  # the fitted model's probability that it holds the answer
+
+
+def clean_sentence(text: str) -> str:
+    """A sentence as an answer shows it: no list marker, footnote number or PDF line-break
+    hyphen ("sig - naled"); the citation's quote keeps the passage as it is."""
+    text = _MARKER.sub("", text).rstrip(";,")
+    text = _DOCUMENT_MARKER.sub("", text)  # the document's own "[4]": not one of our citations
+    text = _FOOTNOTE.sub("", text)
+    return _BROKEN_WORD.sub("", text)
+
+
+def candidates(
+    question: str, query: str, docs: Sequence[Document], idf: dict[str, float] | None = None
+) -> list[Candidate]:
+    """Every sentence of ``docs`` that reads as prose, with its features (unscored)."""
+    terms = _get_terms()
+    # the question's own words lead; words carried over from earlier turns only steer
+    wanted = terms.weighted(translate_terms(question), idf)
+    own = {t for t, w in wanted.items() if w > 0}
+    for term, weight in terms.weighted(query, idf).items():
+        wanted.setdefault(term, CARRIED_WEIGHT * weight)
+    total = sum(wanted.values()) or 1.0
+    top_score = max((d.metadata.get("score") or 0.0) for d in docs) or 1.0
+    numbers = numbers_in(f"{question} {query}")
+    kind = asks_for(question)
+    specific = kind not in ("other", "yes_no")
+    out: list[Candidate] = []
+    for p, doc in enumerate(docs):
+        prior = (doc.metadata.get("score") or 0.0) / top_score
+        dense = doc.metadata.get("dense_score") or 0.0
+        off_target = float(bool(numbers) and lacks_numbers(doc, numbers))
+        named = float(bool(numbers) and names_document(doc, numbers))
+        for position, sentence in enumerate(sentences(doc.page_content)):
+            words = _WORD.findall(sentence)
+            if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
+                continue
+            if looks_like_injection(sentence):  # addressed to AI systems, not to readers
+                continue
+            lower = sum(w.islower() for w in words)
+            if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
+                # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
+                # Distr.: General 12 December 2022"), not a sentence a reader can use
+                continue
+            have = terms.of(sentence)
+            match = carries(sentence, kind) if specific else False
+            features = {
+                "coverage": sum(w for t, w in wanted.items() if t in have) / total,
+                "own_term": float(bool(own & have)),
+                "prior": prior,
+                "dense": dense,
+                "rank": 1.0 / (1 + p),
+                "type_match": float(match),
+                "type_missing": float(specific and not match),
+                "preamble": float(bool(PREAMBLE.search(_MARKER.sub("", sentence)))),
+                "length": math.log(min(len(words), 40)),
+                "long": math.log(max(len(words), 40) / 40),  # a paragraph run into one sentence
+                "first": float(position == 0),
+                "off_target": off_target,
+                "named_document": named,
+                "prose": lower / len(words),
+            }
+            out.append(Candidate(p, position, sentence, have, features))
+    return out
+
+
+def score(cands: list[Candidate], weights: Weights) -> None:
+    for c in cands:
+        c.score = weights.sentence_probability(c.features)
+
+
+def compose_offline(
+    question: str,
+    query: str,
+    docs: Sequence[Document],
+    config: ComposeConfig,
+    idf: dict[str, float] | None = None,
+    cands: list[Candidate] | None = None,
+) -> Answer:
+    """An extractive answer to ``question`` from ``docs`` (best first): the best sentence
+    first, then up to ``max_sentences - 1`` more (``max_list_sentences`` for lists and
+    comparisons, which also cite a second document when one is among the passages)."""
+    if cands is None:
+        cands = candidates(question, query, docs, idf)
+        score(cands, load_weights())
+    if not cands:
+        return abstain(docs, query, config)
+    ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+    kind = asks_for(question)
+    comparison = bool(COMPARISON.search(question))
+    limit = config.max_list_sentences if kind == "list" or comparison else config.max_sentences
+    best = ranked[0].score
+    chosen: list[Candidate] = [ranked[0]]
+    if comparison:  # a comparison cites each instrument: the best sentence of another document
+        first_source = docs[ranked[0].passage].metadata.get("source")
+        other = next(
+            (c for c in ranked if docs[c.passage].metadata.get("source") != first_source), None
+        )
+        if other is not None and other.score >= config.relative_floor * best / 2:
+            chosen.append(other)
+    per_passage: dict[int, int] = {}
+    for c in chosen:
+        per_passage[c.passage] = per_passage.get(c.passage, 0) + 1
+    for cand in ranked[1:]:
+        if len(chosen) >= limit or cand.score < config.relative_floor * best:
+            break
+        if cand in chosen or per_passage.get(cand.passage, 0) >= config.max_per_passage:
+            continue
+        if any(_overlap(cand.terms, c.terms) > 0.6 for c in chosen):
+            continue
+        chosen.append(cand)
+        per_passage[cand.passage] = per_passage.get(cand.passage, 0) + 1
+    numbers: dict[int, int] = {}
+    parts = []
+    for c in chosen:  # best first: the sentence that answers leads
+        n = numbers.setdefault(c.passage, len(numbers) + 1)
+        parts.append(f"{clean_sentence(c.text)} [{n}]")
+    citations = [make_citation(n, docs[p], config.document_base_url) for p, n in numbers.items()]
+    return Answer(answer=" ".join(parts), abstained=False, citations=citations, query=query)
+
+
+KIND_LABELS = {
+    "duration": "the time or deadline asked about",
+    "amount": "the amount asked about",
+    "quantity": "the number asked about",
+    "date": "the date asked about",
+    "person": "the person asked about",
+    "organisation": "the body asked about",
+    "place": "the place asked about",
+    "symbol": "the reference number asked about",
+}
+PARTIAL_MIN_SCORE = 0.3  # a closest sentence worth quoting when the asked-for item is missing
+
+
+def abstain(
+    docs: Sequence[Document],
+    query: str,
+    config: ComposeConfig,
+    reason: str | None = None,
+    *,
+    closest: Candidate | None = None,
+    kind: str = "other",
+) -> Answer:
+    """Say the library does not answer, citing the closest passages. When the question asks
+    for a kind of item and the best sentence lacks it, say which, and quote that sentence
+    ("The library does not give the number asked about; the closest it says is: … [1]")."""
+    if (
+        closest is not None
+        and kind in KIND_LABELS
+        and closest.score >= PARTIAL_MIN_SCORE
+        and not closest.features.get("type_match")
+    ):
+        text = (
+            f"The library does not give {KIND_LABELS[kind]}; the closest it says is: "
+            f"{clean_sentence(closest.text)} [1]"
+        )
+        citation = make_citation(1, docs[closest.passage], config.document_base_url)
+        return Answer(text, True, [citation], query=query, note=reason)
+    related = list(docs[: config.related_on_abstain])
+    text = ABSTAIN_TEXT
+    if related:
+        refs = " and ".join(f"[{i}]" for i in range(1, len(related) + 1))
+        text += f" The closest passages found are {refs}."
+    citations = [make_citation(i, d, config.document_base_url) for i, d in enumerate(related, 1)]
+    return Answer(answer=text, abstained=True, citations=citations, query=query, note=reason)
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / math.sqrt(len(a) * len(b)) if a and b else 0.0
