@@ -244,7 +244,12 @@ def test_a_question_about_an_article_no_passage_is_abstains():
     assert missing_units("What does Article 12 set up?", docs) == ()
     assert missing_units("Was ist in Artikel 26 geregelt?", docs) == ()
     assert missing_units("What does rule 40 say?", docs) == ()  # articles only
-    mentioned = [Document("Fines are set in accordance with Article 40.", metadata={})]
+    mentioned = [
+        Document(
+            "Fines are set in accordance with Article 40.",
+            metadata={"title": "Cyber Solidarity Act"},
+        )
+    ]
     assert missing_units(asked, mentioned) == ()
     reason = Evidence(0.8, 0.9, (), ("article 40",)).abstain_reason(0.3, 0.45)
     assert reason == "no passage found is article 40"
