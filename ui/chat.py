@@ -306,7 +306,7 @@ def _library_tab(library: Library, guard: AdminGuard) -> tuple[gr.Dataframe, gr.
 def _editors_area(library: Library, guard: AdminGuard, table: gr.Dataframe) -> gr.Dropdown:
     """Upload and removal; every action checks the token (in constant time, and a client that
     keeps sending wrong ones is barred for a minute: ``AdminGuard``)."""
-    refused = "⚠️ The admin token is not valid (or too many wrong ones: wait a minute)."
+    refused = "⚠️ The admin token is not valid. (After many wrong ones, wait a minute.)"
 
     def authorised(token: str, request: gr.Request | None) -> bool:
         return guard.matches(token or "", client_key(request) if request else "ip:unknown")
