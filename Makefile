@@ -50,8 +50,8 @@ lint: setup
 
 ## bench: the benchmarks under bench/ (the SciFact one needs ../shared/bench-data)
 bench: setup
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/retrieval.py
+	$(BIN)/python -m bench.ingest_speed
+	$(BIN)/python -m bench.retrieval
 
 clean:
 	rm -rf $(VENV) data

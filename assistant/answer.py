@@ -1,11 +1,21 @@
-"""What an answer is: text with [n] markers and the citations they point at (one shape everywhere)."""
+"""What an answer is: text with [n] markers and the citations they point at (one shape everywhere).
+
+Every door shows an answer through these two types: the JSON of the API (``as_json``), the
+CLI's text (``to_text``), the labels and the marked sentences of the chat's sources panel.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vectorstore.text import WORD, sentence_spans
+
 __all__ = ["Answer", "Citation"]
+
+_CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?=\s|$)", re.S)
+_MARKERS = re.compile(r"(?:\[\d+\])+(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -20,19 +30,42 @@ class Citation:
     quote: str
     url: str
 
-    def label(self) -> str:
-        """ "[n] title, p. X, locator" as the CLI prints it."""
-        parts = [self.title]
-        if self.page is not None:
-            parts.append(f"p. {self.page}")
+    def where(self) -> str:
+        """ "p. X, locator" (either may be missing)."""
+        parts = [f"p. {self.page}"] if self.page is not None else []
         if self.locator:
             parts.append(self.locator)
-        return f"[{self.n}] " + ", ".join(parts)
+        return ", ".join(parts)
+
+    def label(self) -> str:
+        """ "[n] title, p. X, locator" as every door prints it."""
+        where = self.where()
+        return f"[{self.n}] {self.title}" + (f", {where}" if where else "")
+
+    def span_of(self, sentence: str) -> tuple[int, int] | None:
+        """Where an answer's ``sentence`` stands in the quote: verbatim (spacing aside), else
+        the quote's sentence sharing most of its words (an LLM's own wording)."""
+        tokens = sentence.split()
+        if len(tokens) < 3:
+            return None
+        found = re.search(r"\s+".join(map(re.escape, tokens)), self.quote)
+        if found:
+            return found.span()
+        words = {w.lower() for w in WORD.findall(sentence)}
+        if not words:
+            return None
+        best, best_share = None, 0.6
+        for a, b in sentence_spans(self.quote, ends=".;!?", lines=True):
+            share = len(words & {w.lower() for w in WORD.findall(self.quote[a:b])}) / len(words)
+            if share >= best_share:
+                best, best_share = (a, b), share
+        return best
 
 
 @dataclass
 class Answer:
-    """The assistant's reply. ``as_json`` has exactly the keys of the public API."""
+    """The assistant's reply. ``as_json`` has exactly the keys of the public API
+    (``PUBLIC_FIELDS``)."""
 
     answer: str
     abstained: bool
@@ -41,20 +74,39 @@ class Answer:
     query: str = ""
     note: str | None = None
 
+    PUBLIC_FIELDS = ("answer", "abstained", "citations")
+
     def as_json(self) -> dict[str, Any]:
-        return {
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "citations": [asdict(c) for c in self.citations],
-        }
+        data = asdict(self)
+        return {name: data[name] for name in self.PUBLIC_FIELDS}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Answer:
+        """The inverse of ``as_json`` (the chat keeps answers as JSON in its state)."""
+        return cls(
+            answer=data["answer"],
+            abstained=bool(data["abstained"]),
+            citations=[Citation(**c) for c in data.get("citations", [])],
+        )
 
     def sentence_count(self) -> int:
         """Sentences of the answer: each ends with its citation markers (``… [1]``)."""
-        import re
+        return len(_MARKERS.findall(self.answer))
 
-        return len(re.findall(r"(?:\[\d+\])+(?=\s|$)", self.answer))
+    def cited_sentences(self) -> dict[int, list[str]]:
+        """For each citation number, the answer's sentences that cite it (markers stripped);
+        none for an abstention, whose passages only come close."""
+        cited: dict[int, list[str]] = {}
+        if self.abstained:
+            return cited
+        for match in _CITED.finditer(self.answer):
+            sentence = match.group(1).strip()
+            for n in re.findall(r"\d+", match.group(2)):
+                cited.setdefault(int(n), []).append(sentence)
+        return cited
 
     def to_text(self) -> str:
+        """The answer, then ``Sources:`` and one label a line (the CLI and the plain-text API)."""
         lines = [self.answer]
         if self.citations:
             lines += ["", "Sources:"] + [c.label() for c in self.citations]

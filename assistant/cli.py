@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .environment import configure_environment
-from .settings import Settings
+from .settings import Settings, SettingsInvalidError, load_settings
 
 __all__ = ["main"]
 
@@ -356,13 +356,11 @@ def main(argv: list[str] | None = None) -> int:
             print("error: an argument is not valid UTF-8 text", file=sys.stderr)
             return 2
     args = build_parser().parse_args(argv)
-    from pydantic import ValidationError
-
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return _fail(f"bad setting POLICY_ASSISTANT_{str(first['loc'][0]).upper()}: {first['msg']}")
+        settings = load_settings()
+    except SettingsInvalidError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     from vectorstore import StoreError
 
     try:

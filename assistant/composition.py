@@ -106,7 +106,7 @@ def build_assistant(
     """The assistant; ``llm`` is a LangChain chat model, None for none, or (by default) the
     endpoint named by the settings."""
     from .core import Assistant
-    from .extractive import ComposeConfig
+    from .extractive import ExtractiveConfig
 
     searcher = searcher or build_searcher(settings, build_embedder(settings))
     return Assistant(
@@ -114,7 +114,7 @@ def build_assistant(
         llm=build_llm(settings) if llm is FROM_SETTINGS else llm,
         min_support=settings.llm_min_support,
         k=settings.answer_passages,
-        compose=ComposeConfig(
+        compose=ExtractiveConfig(
             max_sentences=settings.answer_max_sentences,
             document_base_url=settings.document_base_url,
         ),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from vectorstore.text import QUESTION_WORDS, STOP_WORDS
+
 __all__ = ["condense_offline", "salient_terms", "translate_terms"]
 
 _ANAPHORA = {
@@ -22,14 +24,7 @@ _ANAPHORA = {
     # French
     "il", "elle", "ils", "elles", "cela", "ce", "cette", "ces", "y", "en", "et", "aussi",
 }  # fmt: skip
-_STOPWORDS = {
-    "a", "an", "the", "of", "in", "on", "for", "to", "by", "with", "and", "or", "is", "are", "was",
-    "were", "be", "been", "does", "do", "did", "what", "which", "who", "whom", "when", "where",
-    "why", "how", "that", "this", "it", "its", "as", "at", "from", "about", "under", "into",
-    "can", "could", "should", "would", "will", "shall", "may", "must", "say", "says", "said",
-    "tell", "me", "us", "please", "document", "documents", "according", "any", "there", "their",
-    "they", "has", "have", "had", "not", "no", "yes", "between", "than", "then", "also", "so",
-}  # fmt: skip
+_STOPWORDS = STOP_WORDS | QUESTION_WORDS
 _GLOSSARY = {
     # German
     "artikel": "article", "absatz": "paragraph", "richtlinie": "directive",

@@ -1,6 +1,6 @@
 """The Assistant: condense the follow-up, retrieve, answer with citations (a LangChain runnable chain).
 
-Without an LLM the answer is composed from the passages' own sentences (compose.py). With one
+Without an LLM the answer is composed from the passages' own sentences (extractive.py). With one
 (any LangChain chat model, e.g. ChatOpenAI on an OpenAI-compatible endpoint), the model condenses
 follow-ups and writes the answer from fenced, numbered passages; every sentence is then checked
 against the passages it cites (verify.py). If the model fails, the offline answer is returned.
@@ -18,7 +18,7 @@ from .answer import Answer
 from .answer_types import asks_for
 from .condense import condense_offline
 from .evidence import assess, confidence_features
-from .extractive import ComposeConfig, abstain, candidates, compose_offline, make_citation, score
+from .extractive import ExtractiveConfig, abstain, candidates, compose_offline, make_citation, score
 from .weights import load_weights
 
 __all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
@@ -44,7 +44,7 @@ class Assistant:
         searcher: Any,
         *,
         k: int = 6,
-        compose: ComposeConfig | None = None,
+        compose: ExtractiveConfig | None = None,
         llm: Any = None,
         min_support: float = 0.45,
         min_confidence: float | None = None,
@@ -55,7 +55,7 @@ class Assistant:
         from .retrieval import HybridRetriever
 
         self.searcher = searcher
-        self.compose_config = compose or ComposeConfig()
+        self.extractive_config = compose or ExtractiveConfig()
         self.retriever = HybridRetriever(searcher=searcher, k=k)
         self.llm = llm
         self.min_support = min_support
@@ -112,13 +112,13 @@ class Assistant:
             return None
         reason = reason or f"confidence {confidence:.2f} < {self.min_confidence:.2f}"
         best = max(cands, key=lambda c: c.score, default=None)
-        return abstain(docs, query, self.compose_config, reason, closest=best, kind=kind)
+        return abstain(docs, query, self.extractive_config, reason, closest=best, kind=kind)
 
     def _offline(self, inputs: dict[str, Any]) -> Answer:
         question, query = inputs["question"], inputs["query"]
         cands = inputs.get("candidates")
         idf = None if cands is not None else self.searcher.term_weights(f"{question} {query}")
-        return compose_offline(question, query, inputs["docs"], self.compose_config, idf, cands)
+        return compose_offline(question, query, inputs["docs"], self.extractive_config, idf, cands)
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
         gated = self._gate(inputs)
@@ -147,7 +147,7 @@ class Assistant:
         from .prompts import NOT_IN_LIBRARY
         from .verify import verify_answer
 
-        docs, query, cfg = inputs["docs"], inputs["query"], self.compose_config
+        docs, query, cfg = inputs["docs"], inputs["query"], self.extractive_config
         if NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text):
             return abstain(docs, query, cfg, "the model found no answer in the passages")
         kept, removed = verify_answer(text.replace(NOT_IN_LIBRARY, ""), docs, self.min_support)

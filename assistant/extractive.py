@@ -20,6 +20,8 @@ from urllib.parse import quote as url_quote
 
 from langchain_core.documents import Document
 
+from vectorstore.text import WORD, content_words, split_sentences, stem, stems
+
 from .answer import Answer, Citation
 from .answer_types import asks_for, carries
 from .condense import translate_terms
@@ -30,7 +32,7 @@ from .weights import Weights, load_weights
 __all__ = [
     "ABSTAIN_TEXT",
     "Candidate",
-    "ComposeConfig",
+    "ExtractiveConfig",
     "SENTENCE_FEATURES",
     "candidates",
     "compose_offline",
@@ -42,26 +44,14 @@ __all__ = [
 # a UN document's print job number and barcode ("23-26243 (E) 090124 *2326243*"): the sentence
 # around it is the first page's header run into the text
 _UN_MASTHEAD = re.compile(r"\b\d{2}-\d{5}\s*\(E\)|\*\d{7}\*|\bDistr\.:")
+_MARKER = re.compile(r"^(\(?[0-9]{1,3}\)|[0-9]{1,3}\.|\([a-z]{1,4}\)|[•▪●◦\-–])\s+")
 MIN_PROSE_WORDS = 3  # lower-case words a sentence needs to be read as prose
 CARRIED_WEIGHT = 0.3
 ABSTAIN_TEXT = "The library does not answer this question."
-# a sentence ends at . ; ! ? but not at an enumerator such as "4." or "1.9."
-_SENTENCE = re.compile(
-    r"(?<=[a-z0-9)\]”\"][.;!?])(?<!\s\d\.)(?<!\s\d\d\.)(?<!\.\d\.)\s+(?=[\"“(\[A-Z0-9])|\n+"
-)
-_MARKER = re.compile(r"^(\(?[0-9]{1,3}\)|[0-9]{1,3}\.|\([a-z]{1,4}\)|[•▪●◦\-–])\s+")
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = {
-    "a", "an", "the", "of", "in", "on", "for", "to", "by", "with", "and", "or", "is", "are",
-    "was", "were", "be", "been", "does", "do", "did", "what", "which", "who", "when", "where",
-    "why", "how", "that", "this", "it", "its", "as", "at", "from", "about", "under", "into",
-    "can", "could", "should", "would", "will", "shall", "may", "must", "say", "says", "has",
-    "have", "had", "not", "any", "there", "their", "they", "than", "then", "also", "so", "if",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
-class ComposeConfig:
+class ExtractiveConfig:
     """How an extractive answer is put together (what is left out is the confidence's job:
     ``evidence.py``)."""
 
@@ -74,40 +64,21 @@ class ComposeConfig:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+    """A passage's sentences: a semicolon ends one (resolutions run clauses together), and so
+    does a line break (list items)."""
+    return split_sentences(text, ends=".;!?", lines=True)
 
 
-class _Terms:
-    def __init__(self) -> None:
-        import Stemmer
-
-        self._stem = Stemmer.Stemmer("english").stemWord
-
-    def of(self, text: str) -> set[str]:
-        return {self._stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in _STOP}
-
-    def weighted(self, text: str, idf: dict[str, float] | None = None) -> dict[str, float]:
-        """Query terms with weights: their idf in the library when known, doubled for numbers
-        and acronyms, which pin an answer down."""
-        out: dict[str, float] = {}
-        for w in _WORD.findall(text):
-            if w.lower() in _STOP:
-                continue
-            stem = self._stem(w.lower())
-            special = any(ch.isdigit() for ch in w) or (w.isupper() and len(w) > 1)
-            base = (idf or {}).get(stem, 1.0 if idf is None else 0.0)
-            out[stem] = base * (2.0 if special else 1.0)
-        return out
-
-
-_terms: _Terms | None = None
-
-
-def _get_terms() -> _Terms:
-    global _terms
-    if _terms is None:
-        _terms = _Terms()
-    return _terms
+def weighted_terms(text: str, idf: dict[str, float] | None = None) -> dict[str, float]:
+    """Query terms with weights: their idf in the library when known, doubled for numbers and
+    acronyms, which pin an answer down."""
+    out: dict[str, float] = {}
+    for w in content_words(text):
+        special = any(ch.isdigit() for ch in w) or (w.isupper() and len(w) > 1)
+        term = stem(w)
+        base = (idf or {}).get(term, 1.0 if idf is None else 0.0)
+        out[term] = base * (2.0 if special else 1.0)
+    return out
 
 
 def make_citation(n: int, doc: Document, base_url: str) -> Citation:
@@ -183,11 +154,10 @@ def candidates(
     question: str, query: str, docs: Sequence[Document], idf: dict[str, float] | None = None
 ) -> list[Candidate]:
     """Every sentence of ``docs`` that reads as prose, with its features (unscored)."""
-    terms = _get_terms()
     # the question's own words lead; words carried over from earlier turns only steer
-    wanted = terms.weighted(translate_terms(question), idf)
+    wanted = weighted_terms(translate_terms(question), idf)
     own = {t for t, w in wanted.items() if w > 0}
-    for term, weight in terms.weighted(query, idf).items():
+    for term, weight in weighted_terms(query, idf).items():
         wanted.setdefault(term, CARRIED_WEIGHT * weight)
     total = sum(wanted.values()) or 1.0
     top_score = max((d.metadata.get("score") or 0.0) for d in docs) or 1.0
@@ -201,7 +171,7 @@ def candidates(
         off_target = float(bool(numbers) and lacks_numbers(doc, numbers))
         named = float(bool(numbers) and names_document(doc, numbers))
         for position, sentence in enumerate(sentences(doc.page_content)):
-            words = _WORD.findall(sentence)
+            words = WORD.findall(sentence)
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
                 continue
             if looks_like_injection(sentence):  # addressed to AI systems, not to readers
@@ -211,7 +181,7 @@ def candidates(
                 # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
                 # Distr.: General 12 December 2022"), not a sentence a reader can use
                 continue
-            have = terms.of(sentence)
+            have = stems(sentence)
             match = carries(sentence, kind) if specific else False
             features = {
                 "coverage": sum(w for t, w in wanted.items() if t in have) / total,
@@ -242,7 +212,7 @@ def compose_offline(
     question: str,
     query: str,
     docs: Sequence[Document],
-    config: ComposeConfig,
+    config: ExtractiveConfig,
     idf: dict[str, float] | None = None,
     cands: list[Candidate] | None = None,
 ) -> Answer:
@@ -304,7 +274,7 @@ PARTIAL_MIN_SCORE = 0.3  # a closest sentence worth quoting when the asked-for i
 def abstain(
     docs: Sequence[Document],
     query: str,
-    config: ComposeConfig,
+    config: ExtractiveConfig,
     reason: str | None = None,
     *,
     closest: Candidate | None = None,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from vectorstore.text import sentence_spans, split_sentences
+
 __all__ = ["MASK", "injected_spans", "looks_like_injection", "mask_injections"]
 
 MASK = "[text withheld: it addresses AI systems]"
@@ -25,7 +27,6 @@ _PATTERNS = re.compile(
     r"|\byou are now\b",
     re.I,
 )
-_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def looks_like_injection(text: str) -> bool:
@@ -36,18 +37,12 @@ def injected_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text`` that addresses an AI system."""
     if not looks_like_injection(text):
         return []
-    spans, start = [], 0
-    for match in [*_SENTENCES.finditer(text), None]:
-        end = match.start() if match else len(text)
-        if looks_like_injection(text[start:end]):
-            spans.append((start, end))
-        start = match.end() if match else end
-    return spans
+    return [(a, b) for a, b in sentence_spans(text, lines=True) if looks_like_injection(text[a:b])]
 
 
 def mask_injections(text: str) -> str:
     """``text`` with every sentence that addresses an AI system replaced by ``MASK``."""
     if not looks_like_injection(text):
         return text
-    parts = _SENTENCES.split(text)
-    return " ".join(MASK if looks_like_injection(p) else p for p in parts if p.strip())
+    parts = split_sentences(text, lines=True)
+    return " ".join(MASK if looks_like_injection(p) else p for p in parts)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "SettingsInvalidError", "load_settings"]
+
+ENV_PREFIX = "POLICY_ASSISTANT_"
+# a list setting: a JSON list, comma-separated values, or one plain value (what people type)
+Values = Annotated[list[str], NoDecode]
+
+
+class SettingsInvalidError(ValueError):
+    """A setting that cannot be used; the message is one line: ``POLICY_ASSISTANT_X: why``."""
 
 
 class Settings(BaseSettings):
@@ -17,9 +26,7 @@ class Settings(BaseSettings):
     The README's configuration table is generated from these fields' descriptions.
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="POLICY_ASSISTANT_", env_file=".env", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     # --- where things live -------------------------------------------------------------------
     data_dir: Path = Field(
@@ -168,17 +175,18 @@ class Settings(BaseSettings):
         description="Bearer token for everything that changes the library (upload, delete, "
         "re-ingest). Empty: those endpoints and controls are switched off.",
     )
-    api_keys: list[str] = Field(
+    api_keys: Values = Field(
         default_factory=list,
-        description="If set (JSON list), `/api/v1/ask` and the Gradio `/chat` endpoint require "
+        description="If set (comma-separated or a JSON list), `/api/v1/ask` and the Gradio `/chat` endpoint require "
         "one of these in `X-API-Key`; the app's own chat pages need none.",
     )
-    cors_origins: list[str] = Field(
+    cors_origins: Values = Field(
         default_factory=list,
-        description='Origins (JSON list, e.g. `["https://www.example.org"]`) allowed to call the '
-        "JSON API from a browser; empty: same origin only.",
+        description="Origins allowed to call the JSON API from a browser, comma-separated or a "
+        'JSON list (e.g. `https://www.example.org` or `["https://a.org", "https://b.org"]`); '
+        "empty: same origin only.",
     )
-    embed_origins: list[str] = Field(
+    embed_origins: Values = Field(
         default_factory=list,
         description="Origins allowed to show `/embed` and the chat in an iframe "
         "(Content-Security-Policy frame-ancestors); empty: this app only.",
@@ -218,7 +226,7 @@ class Settings(BaseSettings):
         description="Wrong admin tokens one client may send per minute; after that it gets 429 "
         "until the minute has passed.",
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: Values = Field(
         default_factory=list,
         description="Addresses of reverse proxies whose `X-Forwarded-For` is believed (e.g. "
         "`127.0.0.1` behind nginx on the same machine); empty: forwarded headers are ignored "
@@ -230,6 +238,36 @@ class Settings(BaseSettings):
         description="How often a running app checks the store for documents another process "
         "added or removed (and rebuilds its lexical index when they changed).",
     )
+
+    @field_validator("api_keys", "cors_origins", "embed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _values(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not a valid JSON list ({exc.msg})") from None
+            if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+                raise ValueError("a JSON list must hold only strings")
+            return [v.strip() for v in parsed if v.strip()]
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment and ``.env``; a bad one raises ``SettingsInvalidError``
+    naming the variable, in one line, instead of pydantic's traceback."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"{ENV_PREFIX}{str(first['loc'][0]).upper()}" if first["loc"] else ENV_PREFIX
+        why = first["msg"].removeprefix("Value error, ")
+        raise SettingsInvalidError(f"{name}: {why}") from None
+    except SettingsError as exc:  # a value the source could not even parse
+        raise SettingsInvalidError(" ".join(str(exc).split())) from None
 
 
 def settings_table() -> str:

@@ -13,86 +13,13 @@ from dataclasses import dataclass
 
 from langchain_core.documents import Document
 
+from vectorstore.text import WORD, split_sentences, stems
+
 from .injection import mask_injections
 
-__all__ = ["VerifiedSentence", "missing_numbers", "split_sentences", "support", "verify_answer"]
+__all__ = ["VerifiedSentence", "missing_numbers", "answer_sentences", "support", "verify_answer"]
 
 _MARKERS = re.compile(r"\[(\d+)\]")
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "as",
-        "at",
-        "from",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "when",
-        "where",
-        "how",
-        "not",
-        "no",
-        "but",
-        "also",
-        "shall",
-        "should",
-        "may",
-        "must",
-        "can",
-        "will",
-        "would",
-        "has",
-        "have",
-        "had",
-        "do",
-        "does",
-        "did",
-        "than",
-        "then",
-        "there",
-        "their",
-        "they",
-        "them",
-        "so",
-        "such",
-        "into",
-        "under",
-        "over",
-        "about",
-        "between",
-        "within",
-        "any",
-        "all",
-        "each",
-        "other",
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -102,57 +29,29 @@ class VerifiedSentence:
     support: float
 
 
-# "p. 12", "Art. 5", "e.g. the", "U.N. Charter": a full stop that ends no sentence
-_ABBREVIATION = re.compile(
-    r"(?:\b(?i:p|pp|para|paras|art|arts|no|nos|vol|ch|sec|cf|e\.g|i\.e|etc|et al|viz|vs|approx|"
-    r"mr|mrs|ms|dr|prof|st|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|fig|eq|ref|op|cit"
-    r"|ibid|ed|eds|rev|corr|add|suppl)|\b[A-Z])\.$"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs.
-
-    A full stop after an abbreviation ("p. 12", "Art. 5", "U.N.") or before a lower-case word
-    ends no sentence.
-    """
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs."""
     text = re.sub(
         r"([.!?])\s*((?:\[\d+\]\s*)+)", lambda m: f" {m.group(2).strip()}{m.group(1)} ", text
     )
-    parts = re.split(r"(?<=[.!?])\s+(?=[^\s])", text.strip())
-    sentences: list[str] = []
-    for part in (p.strip() for p in parts):
-        if not part:
-            continue
-        if sentences and (_ABBREVIATION.search(sentences[-1]) or part[0].islower()):
-            sentences[-1] = f"{sentences[-1]} {part}"
-        else:
-            sentences.append(part)
-    return sentences
-
-
-def _stems(text: str) -> set[str]:
-    import Stemmer
-
-    stem = Stemmer.Stemmer("english").stemWord
-    return {stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in _STOP}
+    return split_sentences(text.strip())
 
 
 def support(sentence: str, passages: Sequence[str]) -> float:
     """Share of the sentence's content words (stemmed) found in the passages; numbers count."""
-    words = _stems(sentence)
+    words = stems(sentence)
     if not words:
         return 0.0
     available: set[str] = set()
     for passage in passages:
-        available |= _stems(passage)
+        available |= stems(passage)
     return len(words & available) / len(words)
 
 
 def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
     """Numbers the sentence states that none of the passages contains (as a whole token)."""
-    available = {w for passage in passages for w in _WORD.findall(passage) if w.isdigit()}
-    wanted = dict.fromkeys(w for w in _WORD.findall(sentence) if w.isdigit())
+    available = {w for passage in passages for w in WORD.findall(passage) if w.isdigit()}
+    wanted = dict.fromkeys(w for w in WORD.findall(sentence) if w.isdigit())
     return [n for n in wanted if n not in available and n.lstrip("0") not in available]
 
 
@@ -168,12 +67,12 @@ def verify_answer(
     """(kept sentences, reasons for what was removed)."""
     kept: list[VerifiedSentence] = []
     removed: list[str] = []
-    for sentence in split_sentences(text):
+    for sentence in answer_sentences(text):
         numbers = [int(n) for n in _MARKERS.findall(sentence)]
         valid = tuple(dict.fromkeys(n - 1 for n in numbers if 1 <= n <= len(docs)))
         body = re.sub(r"\s+", " ", _MARKERS.sub("", sentence)).strip()
         body = re.sub(r"\s+([.!?,;:])", r"\1", body)
-        if not _WORD.search(body):  # nothing but markers and punctuation
+        if not WORD.search(body):  # nothing but markers and punctuation
             continue
         if len(valid) < len(set(numbers)):
             removed.append(f"dropped marker(s) {sorted(set(numbers) - {v + 1 for v in valid})}")

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import socket
 import sys
 import tempfile
 import time
@@ -27,8 +28,10 @@ __all__ = [
     "configure_environment",
     "folder_or_temp",
     "format_table",
+    "free_port",
     "machine",
     "peak_rss_mib",
+    "percentile",
     "timed",
     "write_results",
 ]
@@ -94,6 +97,18 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank); 0 for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
 
 
 def peak_rss_mib() -> float:

@@ -26,12 +26,10 @@ import json
 import math
 import re
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench._common import PROJECT_ROOT, configure_environment
 
-from bench._common import configure_environment  # noqa: E402
+ROOT = PROJECT_ROOT
 
 configure_environment()
 

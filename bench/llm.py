@@ -1,7 +1,7 @@
 """The configured LLM beside the offline answer on the dev set: time to first token, total time,
 gold sources cited, key terms, abstention.
 
-Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 python bench/llm.py [--limit N]
+Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 python -m bench.llm [--limit N]
 
 Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest`
 first; see the README for starting a llama.cpp server with the SmolLM2 package).
@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench._common import PROJECT_ROOT, configure_environment, write_results
 
-from bench._common import configure_environment, write_results  # noqa: E402
+ROOT = PROJECT_ROOT
 
 configure_environment()
 

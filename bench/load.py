@@ -28,9 +28,9 @@ The load average is recorded with every result: on a shared machine the figures 
 the other processes. It counts runnable threads, the server's own included: with 40 answers at
 once the "after" figure rises by itself. Results go to bench/results/<name>.json.
 
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --config 1 --config 1x40
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/load.py --soak 600
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.load
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.load --config 1 --config 1x40
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.load --soak 600
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -53,15 +52,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ heads sys.path and bench/ingest.py would shadow the `ingest` package.
-if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from bench._common import (  # noqa: E402
+from bench._common import (
     PROJECT_ROOT,
     configure_environment,
     format_table,
+    free_port,
     machine,
+    percentile,
     write_results,
 )
 
@@ -119,12 +116,6 @@ class ServerConfig:
         return f"{self.workers}w x {answers} at once, {torch}"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants (uvicorn's workers), from /proc."""
     parents: dict[int, int] = {}
@@ -174,7 +165,7 @@ class Server:
     def __init__(self, config: ServerConfig, start_timeout: float) -> None:
         self.config = config
         self.start_timeout = start_timeout
-        self.port = free_port()
+        self.port = free_port(HOST)
         self.url = f"http://{HOST}:{self.port}"
         self._tmp = tempfile.TemporaryDirectory(prefix="load-bench-")
         self.ready_dir = Path(self._tmp.name) / "ready"
@@ -347,11 +338,6 @@ def first_answer(url: str, body: dict[str, Any], timeout: float) -> float | None
     except httpx.HTTPError:
         ok = False
     return time.perf_counter() - started if ok else None
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def summarise(samples: list[Sample], elapsed: float) -> dict[str, Any]:

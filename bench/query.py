@@ -1,6 +1,6 @@
 """Warm `ask` latency without an LLM on the default corpus, beside a dense-only top-4 baseline.
 
-Usage: python bench/query.py [--rounds 3] [--cases bench/dev_cases.jsonl]
+Usage: python -m bench.query [--rounds 3] [--cases bench/dev_cases.jsonl]
 
 Uses the store named by the settings (DATA_DIR / CHROMA_URL); run `policy-assistant ingest`
 first. Prints p50/p95/mean per method and the peak RSS of this process, which holds what a
@@ -17,17 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench._common import PROJECT_ROOT, configure_environment, percentile, write_results
 
-from bench._common import configure_environment, write_results  # noqa: E402
+ROOT = PROJECT_ROOT
 
 configure_environment()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -9,9 +9,9 @@ the best score of its chunks. nDCG@10 and Recall@100 are computed with ranx.
 
 Results are printed as a table and written to ``bench/results/<name>.json``.
 
-    python bench/retrieval.py                          # default settings, throw-away store
-    python bench/retrieval.py --data-dir /tmp/sf-200   # keep the store: reruns skip the ingest
-    python bench/retrieval.py --max-tokens 128 --data-dir /tmp/sf-128
+    python -m bench.retrieval                          # default settings, throw-away store
+    python -m bench.retrieval --data-dir /tmp/sf-200   # keep the store: reruns skip the ingest
+    python -m bench.retrieval --max-tokens 128 --data-dir /tmp/sf-128
 """
 
 from __future__ import annotations
@@ -28,11 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ heads sys.path and bench/ingest.py would shadow the `ingest` package.
-if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from bench._common import (  # noqa: E402
+from bench._common import (
     PROJECT_ROOT,
     bench_settings,
     configure_environment,

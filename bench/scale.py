@@ -34,8 +34,8 @@ child's ``getrusage`` peak includes the process it was forked from. Wall and CPU
 kept: the machine is shared, and the load average is recorded with each step. Temporary stores
 live under /tmp and are removed at the end. Results go to bench/results/<name>.json.
 
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/scale.py
-    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python bench/scale.py --sizes 10000 50000 150000
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.scale
+    POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.scale --sizes 10000 50000 150000
 """
 
 from __future__ import annotations
@@ -55,16 +55,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ heads sys.path and bench/ingest.py would shadow the `ingest` package.
-if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from bench._common import (  # noqa: E402
+from bench._common import (
     PROJECT_ROOT,
     bench_settings,
     configure_environment,
     format_table,
     machine,
+    percentile,
     write_results,
 )
 
@@ -80,11 +77,6 @@ def memory_mib(field: str = "VmHWM") -> float:
 
 def loadavg() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def disk_mib(folder: Path) -> float:

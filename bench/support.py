@@ -1,7 +1,7 @@
 """Choosing LLM_MIN_SUPPORT: how well the lexical support check separates supported sentences
 from unsupported ones.
 
-Usage: python bench/support.py [--cases bench/dev_cases.jsonl] [--seed 0]
+Usage: python -m bench.support [--cases bench/dev_cases.jsonl] [--seed 0]
 
 Pairs come from the dev set. A *supported* sentence is the verbatim supporting quote of a case
 (from its note) reworded the way a model rewords: a third of its words replaced by words of the
@@ -22,10 +22,9 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench._common import PROJECT_ROOT, configure_environment, write_results
 
-from bench._common import configure_environment, write_results  # noqa: E402
+ROOT = PROJECT_ROOT
 
 configure_environment()
 

@@ -1,6 +1,6 @@
 """Checks an eval-case file: keys, gold sources present, key terms found in the gold documents.
 
-Usage: python bench/validate_cases.py [--overlap] [CASES.jsonl]  (default: bench/dev_cases.jsonl)
+Usage: python -m bench.validate_cases [--overlap] [CASES.jsonl]  (default: bench/dev_cases.jsonl)
 
 Optional case keys, validated when present: "kind" (fact, comparison, follow_up, near_miss,
 off_topic), "asks_for" (quantity, duration, amount, date, person, organisation, place, symbol,
@@ -23,11 +23,10 @@ import sys
 from pathlib import Path
 
 import pypdf
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH, STOPWORDS_GERMAN, STOPWORDS_SPANISH
 
-try:
-    import Stemmer  # PyStemmer
-except ImportError:  # overlap report is skipped without it
-    Stemmer = None
+from assistant.answer_types import KINDS as ASKS_FOR
+from vectorstore.text import QUESTION_WORDS, STOP_WORDS, WORD, stemmer
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = str(ROOT / "corpus")
@@ -37,409 +36,21 @@ PATH = ARGS[0] if ARGS else str(ROOT / "bench" / "dev_cases.jsonl")
 REQ = ["id", "question", "gold_sources", "must_contain", "answerable", "gold_page", "note"]
 ENUMS = {
     "kind": ("fact", "comparison", "follow_up", "near_miss", "off_topic"),
-    "asks_for": (
-        "quantity",
-        "duration",
-        "amount",
-        "date",
-        "person",
-        "organisation",
-        "place",
-        "symbol",
-        "list",
-        "yes_no",
-        "definition",
-        "other",
-    ),
+    "asks_for": ASKS_FOR,
     "lang": ("en", "de", "fr", "es"),
     "split": ("dev", "test"),
 }
 OVERLAP_TARGET = 0.5
 
-# English stop words (plus question words), and the commonest German/French/Spanish function
-# words so that questions in those languages are not scored on them.
-STOP = set(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "aren't",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "cannot",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "done",
-        "down",
-        "during",
-        "each",
-        "either",
-        "else",
-        "ever",
-        "every",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "however",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "least",
-        "less",
-        "let",
-        "like",
-        "made",
-        "make",
-        "many",
-        "may",
-        "me",
-        "might",
-        "more",
-        "most",
-        "much",
-        "must",
-        "my",
-        "myself",
-        "neither",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "often",
-        "on",
-        "once",
-        "one",
-        "only",
-        "or",
-        "other",
-        "others",
-        "otherwise",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "per",
-        "rather",
-        "same",
-        "shall",
-        "she",
-        "should",
-        "since",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "though",
-        "through",
-        "thus",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "upon",
-        "us",
-        "very",
-        "via",
-        "was",
-        "we",
-        "were",
-        "what",
-        "whatever",
-        "when",
-        "whenever",
-        "where",
-        "whereas",
-        "whether",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "whose",
-        "why",
-        "will",
-        "with",
-        "within",
-        "without",
-        "would",
-        "yet",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "according",
-        "actually",
-        "already",
-        "among",
-        "another",
-        "anything",
-        "around",
-        "away",
-        "else",
-        "enough",
-        "etc",
-        "exactly",
-        "get",
-        "gets",
-        "given",
-        "got",
-        "kind",
-        "kinds",
-        "mean",
-        "means",
-        "much",
-        "name",
-        "named",
-        "say",
-        "said",
-        "says",
-        "tell",
-        "thing",
-        "things",
-        "use",
-        "used",
-        "using",
-        "way",
-        "ways",
-        "well",
-        "want",
-        "wants",
-        "aber",
-        "alle",
-        "als",
-        "also",
-        "am",
-        "an",
-        "auch",
-        "auf",
-        "aus",
-        "bei",
-        "bin",
-        "bis",
-        "das",
-        "dass",
-        "dem",
-        "den",
-        "der",
-        "des",
-        "die",
-        "dies",
-        "diese",
-        "dieser",
-        "dieses",
-        "doch",
-        "ein",
-        "eine",
-        "einem",
-        "einen",
-        "einer",
-        "eines",
-        "er",
-        "es",
-        "für",
-        "hat",
-        "hatte",
-        "ist",
-        "im",
-        "in",
-        "ja",
-        "jede",
-        "jeder",
-        "kann",
-        "man",
-        "mit",
-        "nach",
-        "nicht",
-        "noch",
-        "nur",
-        "oder",
-        "sein",
-        "seine",
-        "sich",
-        "sie",
-        "sind",
-        "so",
-        "soll",
-        "über",
-        "um",
-        "und",
-        "uns",
-        "unter",
-        "vom",
-        "von",
-        "vor",
-        "war",
-        "was",
-        "welche",
-        "welcher",
-        "welches",
-        "wenn",
-        "wer",
-        "werden",
-        "wie",
-        "wird",
-        "wo",
-        "zu",
-        "zum",
-        "zur",
-        "au",
-        "aux",
-        "avec",
-        "ce",
-        "ces",
-        "cette",
-        "dans",
-        "de",
-        "des",
-        "du",
-        "elle",
-        "en",
-        "est",
-        "et",
-        "il",
-        "ils",
-        "la",
-        "le",
-        "les",
-        "leur",
-        "lors",
-        "mais",
-        "ne",
-        "ni",
-        "nous",
-        "ou",
-        "par",
-        "pas",
-        "pour",
-        "qu",
-        "que",
-        "quel",
-        "quelle",
-        "quelles",
-        "quels",
-        "qui",
-        "quoi",
-        "sa",
-        "se",
-        "ses",
-        "son",
-        "sont",
-        "sur",
-        "un",
-        "une",
-        "vous",
-        "été",
-        "être",
-        "al",
-        "como",
-        "con",
-        "cual",
-        "cuál",
-        "cuales",
-        "cuáles",
-        "cuando",
-        "cuándo",
-        "cuánto",
-        "cuántos",
-        "cuántas",
-        "del",
-        "el",
-        "ella",
-        "ellos",
-        "en",
-        "es",
-        "esta",
-        "este",
-        "esto",
-        "la",
-        "las",
-        "le",
-        "lo",
-        "los",
-        "más",
-        "no",
-        "para",
-        "pero",
-        "por",
-        "que",
-        "qué",
-        "se",
-        "sin",
-        "son",
-        "su",
-        "sus",
-        "una",
-        "uno",
-        "unos",
-        "y",
-        "ya",
-        "fue",
-        "han",
-        "hay",
-    ]
+# function and question words in the four languages of the cases: a question is not scored on them
+STOP = (
+    STOP_WORDS
+    | QUESTION_WORDS
+    | set(STOPWORDS_EN_PLUS)
+    | set(STOPWORDS_GERMAN)
+    | set(STOPWORDS_FRENCH)
+    | set(STOPWORDS_SPANISH)
 )
-_stemmer = Stemmer.Stemmer("english") if Stemmer else None
 
 
 def content_words(text):
@@ -453,10 +64,10 @@ def content_words(text):
 def overlap(question, passage):
     """share of the question's distinct content words whose stem is among the passage's stems"""
     q = sorted(set(content_words(question)))
-    if not q or _stemmer is None:
+    if not q:
         return None
-    pstems = set(_stemmer.stemWords(re.findall(r"\w+", passage.lower())))
-    return sum(1 for st in _stemmer.stemWords(q) if st in pstems) / len(q)
+    pstems = set(stemmer().stemWords(WORD.findall(passage.lower())))
+    return sum(1 for st in stemmer().stemWords(q) if st in pstems) / len(q)
 
 
 def norm(s):
@@ -613,30 +224,27 @@ def _counts(d):
 print(f"by kind: {_counts(kinds)}")
 print(f"by lang: {_counts(langs)}")
 print(f"by asks_for: {_counts(asks)}")
-if _stemmer is None:
-    print("lexical overlap: skipped (PyStemmer not installed)")
-else:
-    if SHOW_OVERLAP:
-        print(
-            "lexical overlap per answerable case (question content words vs quoted gold passage):"
-        )
-        w = max([len(i) for i, _, _ in overlaps] + [2])
-        for i, lang, ov in overlaps:
-            print(f"  {i:<{w}}  {lang}  {'  n/a' if ov is None else f'{ov:.2f}'}")
-    vals = [ov for _, _, ov in overlaps if ov is not None]
-    en = [ov for _, lang, ov in overlaps if ov is not None and lang == "en"]
-    med = statistics.median(vals) if vals else None
-    med_en = statistics.median(en) if en else None
-
-    def fmt(m):
-        return "n/a" if m is None else f"{m:.3f}"
-
+if SHOW_OVERLAP:
     print(
-        f"lexical overlap: median {fmt(med)} over {len(vals)} answerable case(s) with a quote; "
-        f"English {fmt(med_en)} over {len(en)} (target: median <= {OVERLAP_TARGET})"
+        "lexical overlap per answerable case (question content words vs quoted gold passage):"
     )
-    if med is not None and med > OVERLAP_TARGET:
-        warnings.append(f"median lexical overlap {med:.3f} is above {OVERLAP_TARGET}")
+    w = max([len(i) for i, _, _ in overlaps] + [2])
+    for i, lang, ov in overlaps:
+        print(f"  {i:<{w}}  {lang}  {'  n/a' if ov is None else f'{ov:.2f}'}")
+vals = [ov for _, _, ov in overlaps if ov is not None]
+en = [ov for _, lang, ov in overlaps if ov is not None and lang == "en"]
+med = statistics.median(vals) if vals else None
+med_en = statistics.median(en) if en else None
+
+def fmt(m):
+    return "n/a" if m is None else f"{m:.3f}"
+
+print(
+    f"lexical overlap: median {fmt(med)} over {len(vals)} answerable case(s) with a quote; "
+    f"English {fmt(med_en)} over {len(en)} (target: median <= {OVERLAP_TARGET})"
+)
+if med is not None and med > OVERLAP_TARGET:
+    warnings.append(f"median lexical overlap {med:.3f} is above {OVERLAP_TARGET}")
 for w in warnings:
     print("WARNING", w)
 for e in errors:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from vectorstore.text import split_sentences
+
 from .structure import AnnotatedBlock
 
 __all__ = ["CHUNKER_VERSION", "ChunkingConfig", "DraftChunk", "embedding_text", "pack"]
@@ -19,9 +21,8 @@ __all__ = ["CHUNKER_VERSION", "ChunkingConfig", "DraftChunk", "embedding_text", 
 # Bump when a change to the readers, structure or packing cuts the same file differently:
 # ingest then re-chunks (and re-embeds) documents cut by another version.
 # 2: a short lead-in opens the first piece of the long block after it.
-CHUNKER_VERSION = "2"
-
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[\"“(\[A-Z0-9])")
+# 3: cut points from the shared sentence splitter (abbreviations, acronyms ending a sentence).
+CHUNKER_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _split_long(
     pieces: list[str] = []
     current = ""
     limit = budget if first_budget is None else min(first_budget, budget)
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in split_sentences(text, ends=".;:!?"):
         candidate = f"{current} {sentence}".strip()
         if fits(candidate, limit):
             current = candidate

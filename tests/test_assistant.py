@@ -199,7 +199,7 @@ def test_offline_answers_skip_mastheads_and_datelines():
     tells the reader nothing: the answer is built from the sentences that do."""
     from langchain_core.documents import Document
 
-    from assistant.extractive import ComposeConfig, compose_offline
+    from assistant.extractive import ExtractiveConfig, compose_offline
 
     passage = (
         "United Nations A/RES/77/37 General Assembly Distr.: General 12 December 2022 "
@@ -215,7 +215,7 @@ def test_offline_answers_skip_mastheads_and_datelines():
         passage, metadata={"source": "a-res-77-37.pdf", "title": "A/RES/77/37", "score": 1.0}
     )
     question = "What does General Assembly resolution A/RES/77/37 welcome?"
-    answer = compose_offline(question, question, [doc], ComposeConfig())
+    answer = compose_offline(question, question, [doc], ExtractiveConfig())
     assert not answer.abstained
     assert "programme of action" in answer.answer
     assert "Distr." not in answer.answer and "22-28102" not in answer.answer

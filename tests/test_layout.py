@@ -49,3 +49,26 @@ def test_import_assistant_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_core_exports_what_it_lists():
+    """As httpx guards its surface: every name in ``assistant.__all__`` resolves, the list is
+    sorted and has no duplicates, and ``dir`` shows it."""
+    import assistant
+
+    assert assistant.__all__ == sorted(set(assistant.__all__))
+    for name in assistant.__all__:
+        assert getattr(assistant, name) is not None, name
+    assert sorted(dir(assistant)) == assistant.__all__
+    with pytest.raises(AttributeError):
+        assistant.not_a_name  # noqa: B018
+
+
+def test_the_doors_use_only_the_public_surface():
+    """ui/ imports ``from assistant import …``, never the core's internal modules."""
+    for path in (ROOT / "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                assert not node.module.startswith("assistant."), f"{path.name}: {node.module}"
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("assistant.") for a in node.names), path.name

@@ -272,9 +272,9 @@ def test_offline_answer_does_not_repeat_the_injection(planted):
     ],
 )
 def test_llm_answers_split_into_sentences_not_at_abbreviations(text, sentences):
-    from assistant.verify import split_sentences
+    from assistant.verify import answer_sentences
 
-    assert split_sentences(text) == sentences
+    assert answer_sentences(text) == sentences
 
 
 def test_a_sentence_with_a_number_its_passages_lack_is_removed(settings, searcher):

@@ -22,7 +22,7 @@ from assistant.composition import build_assistant, build_llm, build_searcher, pa
 from assistant.core import LLM_FALLBACK_NOTE
 from assistant.evaluate import citation_is_valid
 from assistant.settings import Settings
-from assistant.verify import split_sentences, support
+from assistant.verify import answer_sentences, support
 
 from .conftest import free_port
 
@@ -98,7 +98,7 @@ def test_real_model_answers_keep_only_valid_supported_citations(assistant, setti
     if answer.abstained:
         return
     quotes = {c.n: c.quote for c in answer.citations}
-    for sentence in split_sentences(answer.answer):
+    for sentence in answer_sentences(answer.answer):
         marks = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
         assert marks and all(n in quotes for n in marks), sentence
         body = re.sub(r"\s*\[\d+\]", "", sentence)

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_type_hints
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, create_model, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from assistant import Settings
-from assistant.answer import Citation
-from assistant.errors import StoreError
-from assistant.feedback import FeedbackFullError, FeedbackLog
-from assistant.jobs import Job, JobRunner
+from assistant import Answer, FeedbackFullError, Job, JobRunner, Settings, StoreError
 from ingest import (
     DuplicateDocumentError,
-    Library,
     LibraryBusyError,
     LibraryError,
     UploadTooLargeError,
 )
 
 from .render import flagged_sentences
-from .security import AdminGuard, RateLimiter, client_key
+from .security import RateLimiter, client_key
+from .shared import Doors
 from .streaming import EventStreamResponse, stream_in_slot
 
 __all__ = ["build_api"]
@@ -48,81 +45,109 @@ class AskRequest(BaseModel):
         return value.strip()
 
 
-class AnswerOut(BaseModel):
-    answer: str
-    abstained: bool
-    citations: list[Citation]
+# the public JSON shape, from the one definition in assistant/answer.py
+_ANSWER_TYPES = get_type_hints(Answer)
+AnswerOut = create_model(
+    "AnswerOut", **{name: (_ANSWER_TYPES[name], ...) for name in Answer.PUBLIC_FIELDS}
+)
 
 
 class FeedbackIn(BaseModel):
     question: str = Field(..., max_length=4000)
-    answer: AnswerOut
+    answer: AnswerOut  # type: ignore[valid-type]
     liked: bool
     comment: str = Field("", max_length=2000)
 
 
-def build_api(
-    assistant: Any,
-    library: Library,
-    settings: Settings,
-    feedback: FeedbackLog,
-    limiter: RateLimiter | None = None,
-    guard: AdminGuard | None = None,
-) -> APIRouter:
-    router = APIRouter(prefix="/api/v1")
-    limiter = limiter or RateLimiter(settings.rate_limit_per_minute)
-    guard = guard or AdminGuard(
-        settings.admin_token.get_secret_value(), settings.admin_failures_per_minute
-    )
-    feedback_limiter = RateLimiter(
-        settings.feedback_per_minute, "too much feedback; please wait a moment"
-    )
+@dataclass
+class _Api:
+    """What the routes share: the doors' parts, the answer slots, the background jobs, and the
+    checks each route depends on."""
+
+    doors: Doors
     # answers are CPU-bound (torch, numpy): a few at a time keep latency flat under load
-    answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
-    jobs = JobRunner(expected=(LibraryError, StoreError))
+    answering: anyio.CapacityLimiter = field(init=False)
+    jobs: JobRunner = field(init=False)
+    feedback_limiter: RateLimiter = field(init=False)
 
-    def admin(request: Request) -> None:
-        guard.check(request, settings.api_keys)
+    def __post_init__(self) -> None:
+        settings = self.doors.settings
+        self.answering = anyio.CapacityLimiter(settings.max_concurrent_answers)
+        self.jobs = JobRunner(expected=(LibraryError, StoreError))
+        self.feedback_limiter = RateLimiter(
+            settings.feedback_per_minute, "too much feedback; please wait a moment"
+        )
 
-    def keyed(request: Request) -> None:
-        if settings.api_keys and request.headers.get("x-api-key") not in settings.api_keys:
+    @property
+    def settings(self) -> Settings:
+        return self.doors.settings
+
+    def admin(self, request: Request) -> None:
+        self.doors.guard.check(request, self.settings.api_keys)
+
+    def keyed(self, request: Request) -> None:
+        keys = self.settings.api_keys
+        if keys and request.headers.get("x-api-key") not in keys:
             raise HTTPException(401, "a valid X-API-Key header is required")
 
-    def asker(request: Request) -> None:
-        keyed(request)
-        limiter.check(client_key(request, settings.api_keys))
+    def asker(self, request: Request) -> None:
+        self.keyed(request)
+        self.doors.limiter.check(client_key(request, self.settings.api_keys))
 
-    def feedback_giver(request: Request) -> None:
-        keyed(request)
-        feedback_limiter.check(client_key(request, settings.api_keys))
+    def feedback_giver(self, request: Request) -> None:
+        self.keyed(request)
+        self.feedback_limiter.check(client_key(request, self.settings.api_keys))
 
-    def validated(body: AskRequest) -> tuple[str, list[dict[str, str]]]:
-        if len(body.question) > settings.max_question_chars:
+    def validated(self, body: AskRequest) -> tuple[str, list[dict[str, str]]]:
+        s = self.settings
+        if len(body.question) > s.max_question_chars:
             raise HTTPException(
-                413, f"the question is longer than {settings.max_question_chars} characters"
+                413, f"the question is longer than {s.max_question_chars} characters"
             )
-        if len(body.history) > settings.max_history_turns:
-            raise HTTPException(413, f"more than {settings.max_history_turns} earlier turns")
-        if any(len(t.content) > settings.max_history_chars for t in body.history):
+        if len(body.history) > s.max_history_turns:
+            raise HTTPException(413, f"more than {s.max_history_turns} earlier turns")
+        if any(len(t.content) > s.max_history_chars for t in body.history):
             raise HTTPException(
-                413, f"an earlier turn is longer than {settings.max_history_chars} characters"
+                413, f"an earlier turn is longer than {s.max_history_chars} characters"
             )
         return body.question, [t.model_dump() for t in body.history]
 
-    @router.post("/ask", response_model=AnswerOut, dependencies=[Depends(asker)])
+    def accepted(self, job: Job, response: Response, **extra: Any) -> dict[str, Any]:
+        response.status_code = 202
+        url = f"/api/v1/jobs/{job.id}"
+        response.headers["Location"] = url
+        return {"job": job.as_json(), "status_url": url, **extra}
+
+
+def build_api(doors: Doors) -> APIRouter:
+    """The /api/v1 routes."""
+    api = _Api(doors)
+    router = APIRouter(prefix="/api/v1")
+    for part in (_answer_routes, _feedback_routes, _document_routes, _health_routes):
+        router.include_router(part(api))
+    return router
+
+
+def _answer_routes(api: _Api) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(api.asker)])
+    assistant = api.doors.assistant
+
+    @router.post("/ask", response_model=AnswerOut)
     async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question; every sentence ends with [n] pointing into `citations`."""
-        question, history = validated(body)
-        answer = await anyio.to_thread.run_sync(assistant.ask, question, history, limiter=answering)
+        question, history = api.validated(body)
+        answer = await anyio.to_thread.run_sync(
+            assistant.ask, question, history, limiter=api.answering
+        )
         return answer.as_json()
 
-    @router.post("/ask/stream", dependencies=[Depends(asker)])
+    @router.post("/ask/stream")
     async def ask_stream(body: AskRequest) -> EventStreamResponse:
         """Server-sent events: `token` events carry the answer text so far (`{"text"}`), then
         one `answer` event carries the final Answer JSON. Before it, when a quoted passage holds
         sentences addressed to AI systems (prompt injection, ignored by the assistant), a
         `flagged` event maps citation numbers to those sentences, for display."""
-        question, history = validated(body)
+        question, history = api.validated(body)
 
         def events() -> Iterator[str]:
             last = None
@@ -137,37 +162,49 @@ def build_api(
                     yield f"event: flagged\ndata: {json.dumps(flagged, ensure_ascii=False)}\n\n"
                 yield f"event: answer\ndata: {json.dumps(final, ensure_ascii=False)}\n\n"
 
-        return EventStreamResponse(stream_in_slot(answering, events()))
+        return EventStreamResponse(stream_in_slot(api.answering, events()))
 
-    @router.post("/feedback", dependencies=[Depends(feedback_giver)], status_code=204)
+    return router
+
+
+def _feedback_routes(api: _Api) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(api.feedback_giver)])
+
+    @router.post("/feedback", status_code=204)
     async def give_feedback(body: FeedbackIn) -> None:
         """Thumbs up or down on an answer; stored under DATA_DIR with the question and citations."""
         try:
             await run_in_threadpool(
-                feedback.record, body.question, body.answer.model_dump(), body.liked, body.comment
+                api.doors.feedback.record,
+                body.question,
+                body.answer.model_dump(),
+                body.liked,
+                body.comment,
             )
         except FeedbackFullError as exc:
             raise HTTPException(503, str(exc)) from exc
+
+    return router
+
+
+def _library_error(exc: LibraryError) -> HTTPException:
+    if isinstance(exc, UploadTooLargeError):
+        return HTTPException(413, str(exc))
+    if isinstance(exc, (DuplicateDocumentError, LibraryBusyError)):
+        return HTTPException(409, str(exc))
+    return HTTPException(422, str(exc))
+
+
+def _document_routes(api: _Api) -> APIRouter:
+    router = APIRouter()
+    library = api.doors.library
 
     @router.get("/documents")
     async def documents() -> list[dict[str, Any]]:
         """The documents in the library."""
         return await run_in_threadpool(library.documents)
 
-    def library_error(exc: LibraryError) -> HTTPException:
-        if isinstance(exc, UploadTooLargeError):
-            return HTTPException(413, str(exc))
-        if isinstance(exc, (DuplicateDocumentError, LibraryBusyError)):
-            return HTTPException(409, str(exc))
-        return HTTPException(422, str(exc))
-
-    def accepted(job: Job, response: Response, **extra: Any) -> dict[str, Any]:
-        response.status_code = 202
-        url = f"/api/v1/jobs/{job.id}"
-        response.headers["Location"] = url
-        return {"job": job.as_json(), "status_url": url, **extra}
-
-    @router.post("/documents", dependencies=[Depends(admin)], status_code=201)
+    @router.post("/documents", dependencies=[Depends(api.admin)], status_code=201)
     async def upload(file: UploadFile, response: Response, wait: bool = True) -> dict[str, Any]:
         """Add a document (PDF, HTML, Markdown, TXT, DOCX); it is answerable when this returns.
 
@@ -187,23 +224,23 @@ def build_api(
                 return {"source": source, "report": report.as_json()}
             path, source = await run_in_threadpool(library.stage, name, data)
         except LibraryError as exc:
-            raise library_error(exc) from exc
+            raise _library_error(exc) from exc
 
         def work() -> dict[str, Any]:
             return {"source": source, "report": library.commit(path, source).as_json()}
 
-        return accepted(jobs.submit("upload", work), response, source=source)
+        return api.accepted(api.jobs.submit("upload", work), response, source=source)
 
-    @router.get("/jobs/{job_id}", dependencies=[Depends(admin)])
+    @router.get("/jobs/{job_id}", dependencies=[Depends(api.admin)])
     async def job_status(job_id: str) -> dict[str, Any]:
         """A background upload or ingest: `queued`, `running`, `done` (with `result`) or `failed`
         (with a one-line `error`). Jobs are remembered until 200 newer ones have been submitted."""
-        job = jobs.get(job_id)
+        job = api.jobs.get(job_id)
         if job is None:
             raise HTTPException(404, "no such job")
         return job.as_json()
 
-    @router.delete("/documents/{source:path}", dependencies=[Depends(admin)])
+    @router.delete("/documents/{source:path}", dependencies=[Depends(api.admin)])
     async def delete(source: str) -> dict[str, Any]:
         """Remove a document and its passages."""
         try:
@@ -212,31 +249,39 @@ def build_api(
             raise HTTPException(404, str(exc)) from exc
         return {"removed": report.removed}
 
-    @router.post("/ingest", dependencies=[Depends(admin)])
+    @router.post("/ingest", dependencies=[Depends(api.admin)])
     async def reingest(response: Response, wait: bool = True) -> dict[str, Any]:
         """Sync the corpus folder into the store (new, changed and deleted files); the report.
 
         With `wait=false`: 202 and a `status_url` to poll, as for uploads."""
         if not wait:
-            return accepted(jobs.submit("ingest", lambda: library.reingest().as_json()), response)
+            return api.accepted(
+                api.jobs.submit("ingest", lambda: library.reingest().as_json()), response
+            )
         try:
             report = await run_in_threadpool(library.reingest)
         except LibraryError as exc:
             raise HTTPException(409, str(exc)) from exc
         return report.as_json()
 
+    return router
+
+
+def _health_routes(api: _Api) -> APIRouter:
+    router = APIRouter()
+
     @router.get("/health")
     async def health() -> dict[str, Any]:
         """Liveness and what is loaded."""
-        docs = await run_in_threadpool(library.documents)
+        docs = await run_in_threadpool(api.doors.library.documents)
         return {
             "status": "ok",
             "documents": len(docs),
             "chunks": sum(d["chunks"] for d in docs),
-            "llm": bool(settings.llm_base_url),
+            "llm": bool(api.settings.llm_base_url),
             "answer_slots": {
-                "free": int(answering.available_tokens),
-                "limit": int(answering.total_tokens),
+                "free": int(api.answering.available_tokens),
+                "limit": int(api.answering.total_tokens),
             },
         }
 

@@ -6,19 +6,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant import Settings
-from assistant.errors import StoreError
-from assistant.feedback import FeedbackLog
+from assistant import Settings, StoreError
 from ingest import Library, LibraryError
 
 from .api import build_api
-from .security import AdminGuard, BodyLimit, RateLimiter, frame_ancestors
+from .security import BodyLimit, frame_ancestors
+from .shared import Doors
 
 __all__ = ["create_app", "server_config"]
 
@@ -63,7 +62,22 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    feedback = FeedbackLog(settings.data_dir / "feedback.jsonl")
+    # one feedback log, and one budget and admin guard per client across the API and the chat
+    doors = Doors.build(assistant, library, settings)
+    _handle_errors(app)
+    _guard_requests(app, settings)
+    app.include_router(build_api(doors))
+    app.include_router(_document_files(library))
+    from .embed import build_embed_router
+
+    app.include_router(build_embed_router(settings))
+    if chat:
+        app = _mount_chat(app, doors)
+    return app
+
+
+def _handle_errors(app: FastAPI) -> None:
+    """Every error is JSON with a one-line ``error``; a crash says no more than that."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -91,6 +105,9 @@ def create_app(
         log.exception("unhandled error on %s", request.url.path)
         return _error(500, "internal error")
 
+
+def _guard_requests(app: FastAPI, settings: Settings) -> None:
+    """Body limits, no anonymous uploads, security headers, and CORS from its allow-list."""
     upload_limit = int(settings.max_upload_mb * 2**20) + 2**20  # an upload plus its form fields
     small_limit = settings.max_request_kb * 1024
 
@@ -134,12 +151,11 @@ def create_app(
             max_age=600,
         )
 
-    # one budget per client across the JSON API and the Gradio chat
-    limiter = RateLimiter(settings.rate_limit_per_minute)
-    guard = AdminGuard(settings.admin_token.get_secret_value(), settings.admin_failures_per_minute)
-    app.include_router(build_api(assistant, library, settings, feedback, limiter, guard))
 
-    @app.get("/documents/{source:path}", include_in_schema=False)
+def _document_files(library: Library) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/documents/{source:path}", include_in_schema=False)
     async def document_file(source: str) -> FileResponse:
         """The original file of a document (what citation links open)."""
         try:  # only documents the library lists: never .git/config, notes beside them, links
@@ -152,21 +168,19 @@ def create_app(
             path, media_type=media, headers=headers, content_disposition_type="inline"
         )
 
-    from .embed import build_embed_router
+    return router
 
-    app.include_router(build_embed_router(settings))
-    if chat:
-        import gradio as gr
 
-        from .chat import build_chat_ui
+def _mount_chat(app: FastAPI, doors: Doors) -> FastAPI:
+    import gradio as gr
 
-        blocks = build_chat_ui(assistant, library, settings, feedback, limiter, guard)
-        app = gr.mount_gradio_app(
-            app,
-            blocks,
-            path="/",
-            show_error=False,
-            pwa=False,
-            max_file_size=int(settings.max_upload_mb * 2**20),
-        )
-    return app
+    from .chat import build_chat_ui
+
+    return gr.mount_gradio_app(
+        app,
+        build_chat_ui(doors),
+        path="/",
+        show_error=False,
+        pwa=False,
+        max_file_size=int(doors.settings.max_upload_mb * 2**20),
+    )

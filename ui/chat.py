@@ -21,11 +21,8 @@ from typing import Any
 import gradio as gr
 from fastapi import HTTPException
 
-from assistant import Settings
-from assistant.feedback import FeedbackLog
-from ingest import Library, LibraryError
-
 from .embed import STATIC_DIR
+from .library_tab import document_choices, documents_table, library_tab
 from .render import (
     ABSTAINED_LABEL,
     SOURCES_PLACEHOLDER,
@@ -35,7 +32,8 @@ from .render import (
     md_text,
     sources_html,
 )
-from .security import AdminGuard, RateLimiter, client_key
+from .security import RateLimiter, client_key
+from .shared import Doors
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -57,19 +55,6 @@ EXAMPLES = [
 ]
 # Answers run on a CPU: a few at a time keeps each one fast; the rest wait in Gradio's queue.
 ANSWER_CONCURRENCY = 2
-
-
-def documents_table(library: Library) -> list[list[Any]]:
-    """Rows of the Library tab: title, type, pages, chunks, when ingested."""
-    rows = []
-    for d in library.documents():
-        when = (d.get("ingested_at") or "")[:16].replace("T", " ")
-        rows.append([d["title"], d["kind"].upper(), d.get("pages") or "", d["chunks"], when])
-    return rows
-
-
-def _document_choices(library: Library) -> list[tuple[str, str]]:
-    return [(f"{d['title']} ({d['source']})", d["source"]) for d in library.documents()]
 
 
 # --- the UI -------------------------------------------------------------------------------------
@@ -103,21 +88,14 @@ def _over_limit(
     return None
 
 
-def build_chat_ui(
-    assistant: Any,
-    library: Library,
-    settings: Settings,
-    feedback: FeedbackLog,
-    limiter: RateLimiter | None = None,
-    guard: AdminGuard | None = None,
-) -> gr.Blocks:
-    """The Blocks mounted at /. ``assistant`` has ``ask`` and ``stream`` (``assistant.Assistant``).
-
-    ``limiter`` counts questions per client and ``guard`` wrong admin tokens, both shared with
-    the JSON API.
-    """
-    guard = guard or AdminGuard(
-        settings.admin_token.get_secret_value(), settings.admin_failures_per_minute
+def build_chat_ui(doors: Doors) -> gr.Blocks:
+    """The Blocks mounted at /. Questions per client count against the budget the JSON API
+    shares (``doors.limiter``), wrong admin tokens against ``doors.guard``."""
+    assistant, library, settings, limiter = (
+        doors.assistant,
+        doors.library,
+        doors.settings,
+        doors.limiter,
     )
 
     def chat(message: str, request: gr.Request) -> str:
@@ -141,14 +119,14 @@ def build_chat_ui(
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                _chat_tab(assistant, settings, feedback, limiter)
+                _chat_tab(doors)
             with gr.Tab("Library", id="library"):
-                table, choice = _library_tab(library, guard)
+                table, choice = library_tab(library, doors.guard)
         if choice is None:
             blocks.load(lambda: documents_table(library), outputs=table, api_visibility="private")
         else:
             blocks.load(
-                lambda: (documents_table(library), gr.Dropdown(choices=_document_choices(library))),
+                lambda: (documents_table(library), gr.Dropdown(choices=document_choices(library))),
                 outputs=[table, choice],
                 api_visibility="private",
             )
@@ -156,25 +134,30 @@ def build_chat_ui(
     return blocks
 
 
-def _chat_tab(
-    assistant: Any, settings: Settings, feedback: FeedbackLog, limiter: RateLimiter | None
-) -> None:
-    """The conversation, the question box, examples, export, and the sources panel."""
-    export_dir = Path(tempfile.mkdtemp(prefix="policy-assistant-exports-"))
+class _Conversation:
+    """The chat tab's handlers; a conversation lives in the browser's ``gr.State`` as a list of
+    ``{"question", "answer"}`` records (the answer as ``Answer.as_json()``)."""
 
-    def history_of(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+    def __init__(self, doors: Doors) -> None:
+        self.assistant = doors.assistant
+        self.settings = doors.settings
+        self.feedback = doors.feedback
+        self.limiter = doors.limiter
+        self.export_dir = Path(tempfile.mkdtemp(prefix="policy-assistant-exports-"))
+
+    def history_of(self, records: list[dict[str, Any]]) -> list[dict[str, str]]:
         turns = []
         for r in records:
             turns += [
-                {"role": "user", "content": r["question"][: settings.max_history_chars]},
+                {"role": "user", "content": r["question"][: self.settings.max_history_chars]},
                 {
                     "role": "assistant",
-                    "content": r["answer"]["answer"][: settings.max_history_chars],
+                    "content": r["answer"]["answer"][: self.settings.max_history_chars],
                 },
             ]
-        return turns[-settings.max_history_turns :] if settings.max_history_turns else []
+        return turns[-self.settings.max_history_turns :] if self.settings.max_history_turns else []
 
-    def messages_of(records: list[dict[str, Any]]) -> list[dict[str, str]]:
+    def messages_of(self, records: list[dict[str, Any]]) -> list[dict[str, str]]:
         messages = []
         for r in records:
             messages += [
@@ -183,18 +166,20 @@ def _chat_tab(
             ]
         return messages
 
-    def export_file(records: list[dict[str, Any]]) -> str:
-        return write_export(export_dir, conversation_markdown(records, settings.public_url))
+    def export_file(self, records: list[dict[str, Any]]) -> str:
+        return write_export(
+            self.export_dir, conversation_markdown(records, self.settings.public_url)
+        )
 
     def respond(
-        message: str, records: list[dict[str, Any]], request: gr.Request
+        self, message: str, records: list[dict[str, Any]], request: gr.Request
     ) -> Iterator[tuple[Any, ...]]:
-        question = (message or "").strip()[: settings.max_question_chars]
+        question = (message or "").strip()[: self.settings.max_question_chars]
         if not question:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        shown = messages_of(records) + [{"role": "user", "content": md_text(question)}]
-        refused = _over_limit(limiter, request, settings.api_keys)
+        shown = self.messages_of(records) + [{"role": "user", "content": md_text(question)}]
+        refused = _over_limit(self.limiter, request, self.settings.api_keys)
         if refused:
             notice = {"role": "assistant", "content": f"⚠️ {md_text(refused.capitalize())}."}
             yield gr.skip(), [*shown, notice], gr.skip(), gr.skip(), gr.skip()
@@ -203,7 +188,7 @@ def _chat_tab(
         yield "", [*shown, pending], gr.skip(), gr.skip(), gr.skip()
         last = None
         try:
-            for partial in assistant.stream(question, history_of(records)):
+            for partial in self.assistant.stream(question, self.history_of(records)):
                 last = partial.as_json()
                 pending["content"] = answer_markdown(last, final=False)
                 yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
@@ -215,23 +200,28 @@ def _chat_tab(
             yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
             return
         records = [*records, {"question": question, "answer": last}]
-        export = gr.DownloadButton(value=export_file(records), visible=True)
-        yield gr.skip(), messages_of(records), sources_html(last), records, export
+        export = gr.DownloadButton(value=self.export_file(records), visible=True)
+        yield gr.skip(), self.messages_of(records), sources_html(last), records, export
 
-    def on_like(records: list[dict[str, Any]], data: gr.LikeData) -> None:
+    def on_like(self, records: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
         if isinstance(data.liked, bool) and 0 <= index // 2 < len(records):
             record = records[index // 2]
-            feedback.record(record["question"], record["answer"], data.liked)
+            self.feedback.record(record["question"], record["answer"], data.liked)
 
-    def show_sources(records: list[dict[str, Any]], data: gr.SelectData) -> Any:
+    def show_sources(self, records: list[dict[str, Any]], data: gr.SelectData) -> Any:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
         ok = 0 <= index // 2 < len(records)
         return sources_html(records[index // 2]["answer"]) if ok else gr.skip()
 
-    def clear() -> tuple[Any, ...]:
+    def clear(self) -> tuple[Any, ...]:
         return [], [], SOURCES_PLACEHOLDER, gr.DownloadButton(value=None, visible=False)
 
+
+def _chat_tab(doors: Doors) -> None:
+    """The conversation, the question box, examples, export, and the sources panel."""
+    talk = _Conversation(doors)
+    settings = doors.settings
     records = gr.State([])
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -270,7 +260,7 @@ def _chat_tab(
             )
     gr.on(
         [textbox.submit, send.click],
-        respond,
+        talk.respond,
         inputs=[textbox, records],
         outputs=[textbox, chatbot, sources, records, export],
         api_visibility="private",
@@ -278,105 +268,7 @@ def _chat_tab(
         concurrency_id="answer",
         show_progress="minimal",
     )
-    chatbot.like(on_like, inputs=[records], outputs=None, api_visibility="private")
-    chatbot.select(show_sources, inputs=[records], outputs=[sources], api_visibility="private")
+    chatbot.like(talk.on_like, inputs=[records], outputs=None, api_visibility="private")
+    chatbot.select(talk.show_sources, inputs=[records], outputs=[sources], api_visibility="private")
     for trigger in (clear_button.click, chatbot.clear):
-        trigger(clear, outputs=[chatbot, records, sources, export], api_visibility="private")
-
-
-def _library_tab(library: Library, guard: AdminGuard) -> tuple[gr.Dataframe, gr.Dropdown | None]:
-    """The documents table, and the editors' area only when an admin token is configured.
-    Returns the table and the editors' document choice (None without a token)."""
-    gr.Markdown("The documents the assistant answers from.")
-    table = gr.Dataframe(
-        value=documents_table(library),
-        headers=["Title", "Type", "Pages", "Chunks", "Ingested (UTC)"],
-        datatype=["str", "str", "str", "number", "str"],
-        interactive=False,
-        wrap=True,
-        column_widths=["52%", "9%", "9%", "10%", "20%"],
-        elem_id="pa-documents",
-    )
-    refresh = gr.Button("Refresh", size="sm")
-    refresh.click(lambda: documents_table(library), outputs=table, api_visibility="private")
-    choice = _editors_area(library, guard, table) if guard.token else None
-    return table, choice
-
-
-def _editors_area(library: Library, guard: AdminGuard, table: gr.Dataframe) -> gr.Dropdown:
-    """Upload and removal; every action checks the token (in constant time, and a client that
-    keeps sending wrong ones is barred for a minute: ``AdminGuard``)."""
-    refused = "⚠️ The admin token is not valid. (After many wrong ones, wait a minute.)"
-
-    def authorised(token: str, request: gr.Request | None) -> bool:
-        return guard.matches(token or "", client_key(request) if request else "ip:unknown")
-
-    def refreshed() -> tuple[list[list[Any]], gr.Dropdown]:
-        return documents_table(library), gr.Dropdown(choices=_document_choices(library), value=None)
-
-    # Gradio finds its progress tracker by this default value (its documented pattern).
-    def add(
-        token: str,
-        path: str | None,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple:
-        if not authorised(token, request) or not path:
-            return refused if path else "⚠️ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
-        name = Path(path).name
-        progress(0.1, desc=f"Reading, splitting and embedding {name}…")
-        try:
-            source, report = library.add(name, Path(path).read_bytes())
-        except LibraryError as exc:
-            status = f"⚠️ Could not add {md_text(name)}: {md_text(str(exc))}"
-            return status, gr.skip(), gr.skip(), gr.skip()
-        progress(1.0, desc="Done")
-        passages = report.chunks_written
-        status = f"**Added** {md_text(name)} as {md_text(source)} ({passages} passages); it is answerable now."
-        return status, *refreshed(), None
-
-    def remove(token: str, source: str | None, request: gr.Request) -> tuple:
-        if not authorised(token, request) or not source:
-            return refused if source else "⚠️ Choose a document first.", gr.skip(), gr.skip()
-        try:
-            library.remove(source)
-        except LibraryError as exc:
-            return f"⚠️ {md_text(str(exc))}", gr.skip(), gr.skip()
-        return f"**Removed** {md_text(source)}.", *refreshed()
-
-    with gr.Accordion("Editors: add or remove documents", open=True, elem_id="pa-admin"):
-        token = gr.Textbox(label="Admin token", type="password", elem_id="pa-admin-token")
-        with gr.Row():
-            upload = gr.File(
-                label="Document (PDF, HTML, Markdown, TXT, DOCX)",
-                file_types=sorted(Library.supported),
-                type="filepath",
-                elem_id="pa-upload",
-            )
-            with gr.Column():
-                add_button = gr.Button("Add to the library", variant="primary", elem_id="pa-add")
-                choice = gr.Dropdown(
-                    label="Document to remove", choices=_document_choices(library), value=None
-                )
-                remove_button = gr.Button(
-                    "Remove from the library", variant="stop", elem_id="pa-remove"
-                )
-        status = gr.Markdown(elem_id="pa-admin-status")
-    # one change to the library at a time (the Library also serialises ingests)
-    add_button.click(
-        add,
-        inputs=[token, upload],
-        outputs=[status, table, choice, upload],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="library",
-    )
-    remove_button.click(
-        remove,
-        inputs=[token, choice],
-        outputs=[status, table, choice],
-        api_visibility="private",
-        concurrency_limit=1,
-        concurrency_id="library",
-    )
-    return choice
+        trigger(talk.clear, outputs=[chatbot, records, sources, export], api_visibility="private")

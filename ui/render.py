@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant.injection import injected_spans
+from assistant import Answer, Citation, injected_spans
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -26,9 +26,6 @@ __all__ = [
 
 ABSTAINED_LABEL = "Not in the library"
 SOURCES_PLACEHOLDER = '<p class="pa-empty">The passages an answer cites appear here.</p>'
-_CITED = re.compile(r"(.+?)\s*((?:\[\d+\])+)(?=\s|$)", re.S)
-_QUOTE_SENTENCE = re.compile(r"[^.;!?\n]+[.;!?]?")
-_WORD = re.compile(r"\w+")
 _MD_SPECIAL = re.compile(r"([\\`*_~$|])")
 
 
@@ -40,18 +37,6 @@ def md_text(text: str) -> str:
     return re.sub(r"(?m)^(\s*)([#>+\-]|\d+[.)])", r"\1\\\2", text)
 
 
-def _where(citation: dict[str, Any]) -> str:
-    parts = [f"p. {citation['page']}"] if citation.get("page") is not None else []
-    if citation.get("locator"):
-        parts.append(str(citation["locator"]))
-    return ", ".join(parts)
-
-
-def _label(citation: dict[str, Any]) -> str:
-    where = _where(citation)
-    return f"[{citation['n']}] {citation['title']}" + (f", {where}" if where else "")
-
-
 def answer_markdown(answer: dict[str, Any], *, final: bool = True) -> str:
     """What the chat shows for an answer (``Answer.as_json()``): the text, then its sources."""
     text = md_text(answer["answer"]) + ("" if final else " …")
@@ -59,47 +44,14 @@ def answer_markdown(answer: dict[str, Any], *, final: bool = True) -> str:
         text = f"⚠️ **{ABSTAINED_LABEL}.**\n\n> " + text.replace("\n", "\n> ")
     if final and answer["citations"]:
         heading = "Closest passages" if answer["abstained"] else "Sources"
-        labels = "  \n".join(md_text(_label(c)) for c in answer["citations"])
+        labels = "  \n".join(md_text(c.label()) for c in Answer.from_json(answer).citations)
         text += f"\n\n*{heading}:*  \n{labels}"
     return text
 
 
 def answer_text(answer: dict[str, Any]) -> str:
     """The plain text the API endpoint returns: the answer, then ``[n] title, p. X, locator``."""
-    lines = [answer["answer"]]
-    if answer["citations"]:
-        lines += ["", "Sources:"] + [_label(c) for c in answer["citations"]]
-    return "\n".join(lines)
-
-
-def cited_sentences(answer_text_: str) -> dict[int, list[str]]:
-    """For each citation number, the answer's sentences that cite it (markers stripped)."""
-    cited: dict[int, list[str]] = {}
-    for match in _CITED.finditer(answer_text_):
-        sentence = match.group(1).strip()
-        for n in re.findall(r"\d+", match.group(2)):
-            cited.setdefault(int(n), []).append(sentence)
-    return cited
-
-
-def _span_of(sentence: str, quote: str) -> tuple[int, int] | None:
-    """Where ``sentence`` stands in ``quote``: verbatim (spacing aside), else the quote sentence
-    sharing most of its words (answers an LLM wrote in its own words)."""
-    tokens = sentence.split()
-    if len(tokens) < 3:
-        return None
-    found = re.search(r"\s+".join(map(re.escape, tokens)), quote)
-    if found:
-        return found.span()
-    words = {w.lower() for w in _WORD.findall(sentence)}
-    if not words:
-        return None
-    best, best_share = None, 0.6
-    for part in _QUOTE_SENTENCE.finditer(quote):
-        share = len(words & {w.lower() for w in _WORD.findall(part.group())}) / len(words)
-        if share >= best_share:
-            best, best_share = part.span(), share
-    return best
+    return Answer.from_json(answer).to_text()
 
 
 FLAGGED_TITLE = "This sentence addresses AI systems; the assistant ignores it."
@@ -117,10 +69,11 @@ def flagged_sentences(answer: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def highlight(quote: str, sentences: list[str]) -> str:
-    """``quote`` as escaped HTML with the cited sentences in ``<mark>`` and sentences addressed
+def highlight(citation: Citation, sentences: list[str]) -> str:
+    """The quote as escaped HTML with the cited sentences in ``<mark>`` and sentences addressed
     to AI systems flagged (the reader sees what the assistant was told to ignore)."""
-    marked = [(*s, "mark") for s in (_span_of(x, quote) for x in sentences) if s]
+    quote = citation.quote
+    marked = [(*s, "mark") for s in (citation.span_of(x) for x in sentences) if s]
     flagged = [(*s, "flag") for s in injected_spans(quote)]
     out, pos = [], 0
     for start, end, kind in sorted(marked + flagged):
@@ -149,23 +102,25 @@ def sources_html(answer: dict[str, Any] | None) -> str:
     """The sources panel: each citation's title, page, locator, quote (cited part marked), link."""
     if not answer or not answer["citations"]:
         return SOURCES_PLACEHOLDER
-    cited = {} if answer["abstained"] else cited_sentences(answer["answer"])
+    parsed = Answer.from_json(answer)
+    cited = parsed.cited_sentences()
     items = []
-    for c in answer["citations"]:
-        where = html.escape(_where(c))
-        title = html.escape(c["title"])
-        href = _safe_href(c["url"])
+    for c in parsed.citations:
+        where = html.escape(c.where())
+        title = html.escape(c.title)
+        href = _safe_href(c.url)
+        at_page = f" at p. {c.page}" if c.page else ""
         link = (
             f'<a class="pa-open" href="{html.escape(href)}" target="_blank" '
-            f'rel="noopener noreferrer">Open the document{" at p. " + str(c["page"]) if c.get("page") else ""} ↗</a>'
+            f'rel="noopener noreferrer">Open the document{at_page} ↗</a>'
             if href
             else ""
         )
         items.append(
-            f'<li class="pa-source" id="pa-source-{int(c["n"])}">'
-            f'<div class="pa-source-head"><span class="pa-n">[{int(c["n"])}]</span>{title}'
+            f'<li class="pa-source" id="pa-source-{c.n}">'
+            f'<div class="pa-source-head"><span class="pa-n">[{c.n}]</span>{title}'
             + (f' <span class="pa-where">· {where}</span>' if where else "")
-            + f"</div><blockquote>{highlight(c['quote'], cited.get(int(c['n']), []))}</blockquote>"
+            + f"</div><blockquote>{highlight(c, cited.get(c.n, []))}</blockquote>"
             f"{link}</li>"
         )
     notice = (
@@ -194,11 +149,11 @@ def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -
         lines.append(f"**{ABSTAINED_LABEL}.** {text}" if answer["abstained"] else text)
         if answer["citations"]:
             lines += ["", "Sources:", ""]
-        for c in answer["citations"]:
-            url = c["url"] if c["url"].startswith("http") else public_url.rstrip("/") + c["url"]
+        for c in Answer.from_json(answer).citations:
+            url = c.url if c.url.startswith("http") else public_url.rstrip("/") + c.url
             href = _safe_href(url)
-            label = md_text(_label(c))
+            label = md_text(c.label())
             lines.append(f"- {label} <{html.escape(href)}>" if href else f"- {label}")
-            quote = [f"  > {md_text(line)}" for line in c["quote"].splitlines() if line.strip()]
+            quote = [f"  > {md_text(line)}" for line in c.quote.splitlines() if line.strip()]
             lines += ["", *quote, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -14,83 +14,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .text import QUESTION_WORDS, STEMMER_LANGUAGE, stemmer
+
 __all__ = ["LexicalIndex", "tokenize"]
 
 # Single characters and digits count ("Article 5", "paragraph 3"): bm25s' default drops them.
 TOKEN_PATTERN = r"(?u)\b\w+\b"
-# Words of a question's form, not its topic; left out when weighing a query's terms.
-QUESTION_WORDS = frozenset(
-    [
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "when",
-        "where",
-        "why",
-        "how",
-        "many",
-        "much",
-        "did",
-        "does",
-        "do",
-        "done",
-        "doing",
-        "ask",
-        "asked",
-        "say",
-        "says",
-        "said",
-        "tell",
-        "give",
-        "given",
-        "list",
-        "name",
-        "named",
-        "mean",
-        "means",
-        "meant",
-        "long",
-        "soon",
-        "often",
-        "exactly",
-        "according",
-        "document",
-        "documents",
-        "text",
-        "library",
-        "there",
-        "kind",
-        "type",
-        "way",
-        "ways",
-        "also",
-        "about",
-        "must",
-        "should",
-        "would",
-        "could",
-        "can",
-        "may",
-        "might",
-        "shall",
-        "will",
-    ]
-)
-STEMMER_LANGUAGE = "english"
 # SciFact (bench/retrieval.py): k1 0.9, b 0.4 gave BM25 nDCG@10 0.673 and hybrid 0.732, against
 # 0.667 and 0.725 with bm25s' usual 1.2 / 0.75; passages are short, so length matters less
 BM25_K1 = 0.9
 BM25_B = 0.4
 # what the index depends on besides the documents: a saved index built otherwise is rebuilt
 INDEX_CONFIG = f"bm25s k1={BM25_K1} b={BM25_B} tokens={TOKEN_PATTERN} stem={STEMMER_LANGUAGE}"
-
-
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer(STEMMER_LANGUAGE)
 
 
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -113,7 +48,7 @@ class LexicalIndex:
         self.ids = ids
         self.bm25 = bm25
         self.signature = signature
-        self._stemmer = _stemmer()
+        self._stemmer = stemmer()
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, str]], signature: str) -> LexicalIndex:
@@ -127,7 +62,7 @@ class LexicalIndex:
             texts.append(text)
         bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         if texts:
-            bm25.index(tokenize(texts, _stemmer()), show_progress=False)
+            bm25.index(tokenize(texts, stemmer()), show_progress=False)
         return cls(ids, bm25, signature)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:

@@ -15,8 +15,8 @@ Every step is timed in wall-clock and in CPU seconds: on a shared machine the wa
 measures the other processes. Also reported: the longest embedded text in model tokens and the
 peak memory. Results are printed as tables and written to ``bench/results/<name>.json``.
 
-    python bench/ingest.py
-    python bench/ingest.py --corpus some/folder --repeats 3
+    python -m bench.ingest_speed
+    python -m bench.ingest_speed --corpus some/folder --repeats 3
 """
 
 from __future__ import annotations
@@ -33,11 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ heads sys.path and bench/ingest.py would shadow the `ingest` package.
-if Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from bench._common import (  # noqa: E402
+from bench._common import (
     PROJECT_ROOT,
     Timing,
     bench_settings,
