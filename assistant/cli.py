@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild",
         action="store_true",
-        help="re-embed everything into a new store beside the old one, switched in when complete",
+        help="re-embed the whole CORPUS_DIR (and any PATH given) into a new store beside the "
+        "old one, switched in when complete",
     )
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

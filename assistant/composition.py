@@ -148,9 +148,10 @@ def run_ingest(
     """What `policy-assistant ingest` does: sync ``paths`` into the store, then bring the
     lexical index up to date.
 
-    ``rebuild`` ingests the whole corpus folder (``paths`` aside) into a new generation of the
-    store, switched in when complete: the old one answers until then, and stays whole if the
-    rebuild is killed (``ChunkStore.rebuilding``)."""
+    ``rebuild`` ingests the whole corpus folder, and ``paths`` beside it, into a new generation
+    of the store, switched in when complete: the old one answers until then, and stays whole
+    if the rebuild is killed (``ChunkStore.rebuilding``). A rebuild never narrows the library
+    to ``paths``."""
     from ingest import ingest
 
     embedder = build_embedder(settings)
@@ -158,7 +159,8 @@ def run_ingest(
     options = ingest_options(settings)
     if rebuild:
         with store.rebuilding() as fresh:
-            report = ingest([settings.corpus_dir], fresh, embedder, options, progress=progress)
+            everything = list(dict.fromkeys([settings.corpus_dir, *paths]))
+            report = ingest(everything, fresh, embedder, options, progress=progress)
     else:
         report = ingest(paths, store, embedder, options, prune=prune, progress=progress)
     build_searcher(settings, embedder, store).refresh(force=True)

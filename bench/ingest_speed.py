@@ -3,7 +3,7 @@
 1. A full ``ingest.ingest`` of the corpus into a fresh store (the model is loaded and warmed up
    first, so the time is the ingest's own), then the lexical index build that
    ``policy-assistant ingest`` does after it.
-2. The same work again, step by step: parsing and chunking (``ingest.sync.prepare_document``),
+2. The same work again, step by step: parsing and chunking (``ingest.prepare.prepare_document``),
    encoding in the groups ingest embeds together (``EMBED_BUFFER``), writing and committing the
    chunks into a second collection; then the raw encoder: ``SentenceEmbedder.encode`` on exactly
    the embedded texts in one call, at the same batch size. The ratios ingest chunks/s / encoder
@@ -76,7 +76,7 @@ def prepare_all(
     """Parse and chunk the files named by ``sources`` exactly as ingest did."""
     from ingest import ChunkingConfig
     from ingest.catalog import read_catalog
-    from ingest.sync import prepare_document
+    from ingest.prepare import prepare_document
 
     config = ChunkingConfig(
         min(settings.chunk_max_tokens, embedder.max_tokens), settings.chunk_min_tokens

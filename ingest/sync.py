@@ -14,25 +14,20 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError, chunk_id
+from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError
 
-from .catalog import CatalogEntry, read_catalog
-from .chunking import CHUNKER_VERSION, ChunkingConfig, DraftChunk, embedding_text, pack
-from .errors import IngestError, TooLargeError, TooManyPassagesError
+from .catalog import read_catalog
+from .chunking import CHUNKER_VERSION, ChunkingConfig
+from .errors import IngestError, TooLargeError
+from .prepare import MAX_PASSAGES_PER_DOCUMENT, prepare_document
 from .readers import SUPPORTED_SUFFIXES, read_document
-from .structure import annotate
 
-__all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest", "prepare_document"]
+__all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest"]
 
 EMBED_BUFFER = 256  # chunks embedded together; big enough to keep the encoder's batches full
-MAX_CHUNK_CHARS = 4000  # a 200-token passage of real text is under 1,500 characters
-# the largest document of the default corpus (the AI Act) makes 1,055 passages; a 15 MB file of one
-# repeated word made 24,000 and took 3 GB
-MAX_PASSAGES_PER_DOCUMENT = 5000
 
 
 @dataclass
@@ -152,113 +147,6 @@ def _content_owners(
     for source, content_hash in current.items():
         owners.setdefault(content_hash, source)
     return owners
-
-
-def _bounded(
-    drafts: list[DraftChunk], title: str, config: ChunkingConfig, tokenizer: Any
-) -> list[DraftChunk]:
-    """Drafts cut to at most ``MAX_CHUNK_CHARS`` characters each.
-
-    Chunks are sized in tokens, but a "word" longer than the tokenizer takes (a run of thousands
-    of letters without a space) is a single unknown token: without this cap a 2 MB line of such
-    text became one 2 MB passage, quoted whole in answers. Pieces are cut at spaces where there
-    are any; a piece whose embedded text would leave the model window keeps its chunk uncut.
-    """
-    out: list[DraftChunk] = []
-    for draft in drafts:
-        if len(draft.text) <= MAX_CHUNK_CHARS:
-            out.append(draft)
-            continue
-        pieces = _cut(draft.text, MAX_CHUNK_CHARS)
-        texts = [embedding_text(title, draft.heading, draft.locator, p) for p in pieces]
-        sizes = [len(ids) for ids in tokenizer(texts)["input_ids"]]
-        if max(sizes) > config.max_tokens:
-            out.append(draft)
-            continue
-        out.extend(DraftChunk(p, draft.page, draft.locator, draft.heading) for p in pieces)
-    return out
-
-
-def _cut(text: str, limit: int) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at the last space before the
-    limit when there is one in its second half."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind(" ", limit // 2, limit + 1)
-        cut = cut if cut > 0 else limit
-        piece, text = text[:cut].strip(), text[cut:].strip()
-        if piece:
-            pieces.append(piece)
-    if text:
-        pieces.append(text)
-    return pieces
-
-
-def prepare_document(
-    path: Path,
-    source: str,
-    data: bytes,
-    content_hash: str,
-    config: ChunkingConfig,
-    tokenizer: Any,
-    catalog: dict[str, CatalogEntry],
-    *,
-    max_passages: int = MAX_PASSAGES_PER_DOCUMENT,
-) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
-    """Parse and chunk one file: (record, chunks, texts to embed, notes).
-
-    A document that would make more than ``max_passages`` passages is refused; the check runs
-    first on a lower bound (a passage holds at most ``config.max_tokens`` tokens and every word
-    is at least one), so a file of megabytes of one repeated word is refused before it is
-    tokenised, in memory and time it costs to read."""
-    parsed = read_document(path, data)
-    words = sum(len(b.text.split()) for b in parsed.blocks)
-    if words // config.max_tokens > max_passages:
-        raise TooManyPassagesError(
-            f"about {words // config.max_tokens:,} passages or more, over the limit of "
-            f"{max_passages:,} a document (MAX_PASSAGES_PER_DOCUMENT)"
-        )
-    entry = catalog.get(source) or catalog.get(path.name)
-    title = (entry.title if entry and entry.title else None) or parsed.title
-    drafts = _bounded(
-        pack(annotate(parsed.blocks), title, config, tokenizer), title, config, tokenizer
-    )
-    if not drafts:
-        raise IngestError("no text to index")
-    if len(drafts) > max_passages:
-        raise TooManyPassagesError(
-            f"{len(drafts):,} passages, over the limit of {max_passages:,} a document "
-            "(MAX_PASSAGES_PER_DOCUMENT)"
-        )
-    chunks = [
-        Chunk(
-            id=chunk_id(source, content_hash, i, CHUNKER_VERSION),
-            text=d.text,
-            source=source,
-            title=title,
-            content_hash=content_hash,
-            chunk_index=i,
-            page=d.page,
-            locator=d.locator,
-            chunking=CHUNKER_VERSION,
-        )
-        for i, d in enumerate(drafts)
-    ]
-    texts = [embedding_text(title, d.heading, d.locator, d.text) for d in drafts]
-    record = DocumentRecord(
-        source=source,
-        title=title,
-        content_hash=content_hash,
-        chunks=len(chunks),
-        kind=parsed.kind,
-        size=len(data),
-        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        pages=parsed.pages,
-        url=entry.url if entry else None,
-        notes="; ".join(parsed.notes) or None,
-        chunking=CHUNKER_VERSION,
-    )
-    return record, chunks, texts, parsed.notes
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.environment import configure_environment
+from assistant.settings import Settings
 
 configure_environment()
 
@@ -195,3 +200,31 @@ def settings(library):
         data_dir=Path(library["POLICY_ASSISTANT_DATA_DIR"]),
         corpus_dir=Path(library["POLICY_ASSISTANT_CORPUS_DIR"]),
     )
+
+
+@contextlib.contextmanager
+def served(app: Any, settings: Settings | None = None, **config: Any) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free loopback port, configured as `serve` does
+    (``server_config``) when ``settings`` are given; yields its base URL."""
+    import uvicorn
+
+    from assistant.composition import server_config
+
+    port = free_port()
+    if settings is not None:
+        conf = server_config(app, settings.model_copy(update={"port": port}))
+    else:
+        conf = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config)
+    server = uvicorn.Server(conf)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

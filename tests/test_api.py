@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 
 import httpx
@@ -15,7 +14,7 @@ from pydantic import SecretStr
 from assistant.composition import build_web_app
 from assistant.settings import Settings
 
-from .conftest import CORPUS, POA_2023, free_port
+from .conftest import CORPUS, POA_2023, served
 
 TOKEN = "correct-horse-battery-staple"
 ALLOWED = "http://127.0.0.1:9911"
@@ -194,7 +193,6 @@ def test_upload_is_answerable_at_once_then_removed(client, settings):
 
 
 def poll(client, url: str, auth: dict[str, str]) -> dict:
-    import time
 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -349,25 +347,11 @@ def test_without_admin_token_changes_are_switched_off(settings, embedder):
 
 
 def test_real_uvicorn_server_on_loopback(app):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.1)
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/api/v1/ask", json={"question": QUESTION}, timeout=60
-        )
+    with served(app) as url:
+        response = httpx.post(f"{url}/api/v1/ask", json={"question": QUESTION}, timeout=60)
         assert response.status_code == 200 and response.json()["citations"]
-        spec = httpx.get(f"http://127.0.0.1:{port}/api/openapi.json").json()
+        spec = httpx.get(f"{url}/api/openapi.json").json()
         assert "/api/v1/ask" in spec["paths"] and "/api/v1/documents" in spec["paths"]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_oversized_body_is_refused_before_it_is_read(client):

@@ -8,8 +8,8 @@ import pytest
 
 from ingest.catalog import read_catalog
 from ingest.chunking import ChunkingConfig, _merge_locators
+from ingest.prepare import prepare_document
 from ingest.readers import SUPPORTED_SUFFIXES
-from ingest.sync import prepare_document
 
 from .conftest import CORPUS
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 
 from assistant import Settings
 
-from .conftest import free_port
+from .conftest import served
 
 
 @contextlib.contextmanager
@@ -25,30 +24,13 @@ def running_app(settings: Settings, embedder: Any) -> Iterator[str]:
 
     The session's embedder is passed in, so the model is loaded once per test run.
     """
-    import uvicorn
-
     from assistant.composition import build_web_app
 
     app = build_web_app(settings, chat=True, sync=False, embedder=embedder)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the app did not start")
-        time.sleep(0.1)
-    with urllib.request.urlopen(f"{url}/api/v1/health", timeout=30) as response:
-        assert response.status == 200
-    try:
+    with served(app, ws="none") as url:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=30) as response:
+            assert response.status == 200
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def settings_for(env: dict[str, str], **overrides: Any) -> Settings:
@@ -124,7 +106,6 @@ def test_chat_endpoint_requires_an_api_key_when_set_and_shares_the_rate_limit(
 
 def test_conversation_exports_older_than_an_hour_are_pruned(tmp_path) -> None:
     import os
-    import time
 
     from ui.chat import write_export
 

@@ -56,7 +56,7 @@ UPLOAD_LIMIT_MB = 3
 ALBANIA = "us-wh-statement-iran-cyberattack-against-albania-2022-09-07.md"
 QUESTION = "Which country's government conducted the cyberattack against Albania?"
 SAFE_SOURCE = re.compile(r"^uploads/[a-z0-9]+(?:-[a-z0-9]+)*-[0-9a-f]{8}\.[a-z]+$")
-MAX_CHUNK_CHARS = 4000  # ingest.sync.MAX_CHUNK_CHARS
+MAX_CHUNK_CHARS = 4000  # ingest.prepare.MAX_CHUNK_CHARS
 
 
 # --- the app under test ------------------------------------------------------------------------

@@ -9,41 +9,20 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from assistant.composition import build_web_app, server_config
+from assistant.composition import build_web_app
 from assistant.settings import Settings
 
-from .conftest import CORPUS, PDF, TEXT, free_port
+from .conftest import CORPUS, PDF, TEXT, served
 
 TOKEN = "correct-horse-battery-staple"
 QUESTION = (
     "What did the General Assembly decide about the open-ended working group on ICT security?"
 )
-
-
-@contextmanager
-def served(app, settings: Settings) -> Iterator[str]:
-    """``app`` on a real uvicorn server configured as `serve` does, on a free loopback port;
-    yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(server_config(app, settings.model_copy(update={"port": port})))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

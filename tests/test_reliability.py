@@ -24,7 +24,7 @@ def store_state(data_dir: Path, embedder) -> tuple[dict[str, str], list[str]]:
     store = ChunkStore(connect(data_dir), "policy_assistant", fingerprint_for(embedder)).open()
     docs = store.documents()
     visible = {r.key for r in docs.values()}
-    ids = sorted(c.id for c in store.iter_chunks() if f"{c.source}@{c.content_hash}" in visible)
+    ids = sorted(c.id for c in store.iter_chunks() if c.key in visible)
     return {s: r.content_hash for s, r in docs.items()}, ids
 
 

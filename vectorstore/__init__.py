@@ -4,7 +4,7 @@ Imports none of the project's other packages. Heavy libraries (torch, chromadb, 
 first use, so importing this package is cheap.
 """
 
-from .chroma import Chunk, ChunkStore, DocumentRecord, chunk_id, connect, doc_key
+from .chroma import ChunkStore, connect
 from .embeddings import SentenceEmbedder
 from .errors import (
     StoreBusyError,
@@ -15,6 +15,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .hybrid import HybridSearcher, SearchHit
+from .records import Chunk, DocumentRecord, chunk_id, doc_key
 
 __all__ = [
     "Chunk",

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .chroma import Chunk, ChunkStore, DocumentRecord
+from .chroma import ChunkStore
 from .errors import StoreDamagedError
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import INDEX_CONFIG, LexicalIndex
+from .records import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
 
