@@ -21,7 +21,8 @@ __all__ = ["CHUNKER_VERSION", "ChunkingConfig", "DraftChunk", "embedding_text", 
 # Bump when a change to the readers, structure or packing cuts the same file differently:
 # ingest then re-chunks (and re-embeds) documents cut by another version.
 # 2: a short lead-in opens the first piece of the long block after it.
-# 3: cut points from the shared sentence splitter (abbreviations, acronyms ending a sentence).
+# 3: cut points from the shared sentence splitter (abbreviations, acronyms ending a sentence);
+#    PDF text repaired as read (line-break hyphens, footnote numbers).
 CHUNKER_VERSION = "3"
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from vectorstore import Chunk, DocumentRecord, chunk_id
 
+from . import chunking
 from .catalog import CatalogEntry
-from .chunking import CHUNKER_VERSION, ChunkingConfig, DraftChunk, embedding_text, pack
+from .chunking import ChunkingConfig, DraftChunk, embedding_text, pack
 from .errors import IngestError, TooManyPassagesError
 from .readers import read_document
 from .structure import annotate
@@ -101,7 +102,7 @@ def prepare_document(
         )
     chunks = [
         Chunk(
-            id=chunk_id(source, content_hash, i, CHUNKER_VERSION),
+            id=chunk_id(source, content_hash, i, chunking.CHUNKER_VERSION),
             text=d.text,
             source=source,
             title=title,
@@ -109,7 +110,7 @@ def prepare_document(
             chunk_index=i,
             page=d.page,
             locator=d.locator,
-            chunking=CHUNKER_VERSION,
+            chunking=chunking.CHUNKER_VERSION,
         )
         for i, d in enumerate(drafts)
     ]
@@ -125,6 +126,6 @@ def prepare_document(
         pages=parsed.pages,
         url=entry.url if entry else None,
         notes="; ".join(parsed.notes) or None,
-        chunking=CHUNKER_VERSION,
+        chunking=chunking.CHUNKER_VERSION,
     )
     return record, chunks, texts, parsed.notes

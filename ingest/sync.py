@@ -19,8 +19,9 @@ from typing import Any
 
 from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError
 
+from . import chunking
 from .catalog import read_catalog
-from .chunking import CHUNKER_VERSION, ChunkingConfig
+from .chunking import ChunkingConfig
 from .errors import IngestError, TooLargeError
 from .prepare import MAX_PASSAGES_PER_DOCUMENT, prepare_document
 from .readers import SUPPORTED_SUFFIXES, read_document
@@ -266,7 +267,10 @@ class _Run:
             data = path.read_bytes()
             content_hash = hashlib.sha256(data).hexdigest()
             known = self.committed.get(source)
-            if known and (known.content_hash, known.chunking) == (content_hash, CHUNKER_VERSION):
+            if known and (known.content_hash, known.chunking) == (
+                content_hash,
+                chunking.CHUNKER_VERSION,
+            ):
                 report.unchanged.append(source)  # (a file cut by an older chunker is re-chunked)
                 return
             original = self.owners.get(content_hash, source)

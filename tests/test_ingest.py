@@ -180,13 +180,13 @@ def test_documents_cut_by_another_chunker_version_are_recut(
 ):
     """A store built before a chunker change (``None``: before versions were recorded) is
     re-chunked on the next ingest even though no file changed, and ends as a fresh ingest does."""
-    import ingest.sync
+    import ingest.chunking
 
-    current = ingest.sync.CHUNKER_VERSION
-    monkeypatch.setattr(ingest.sync, "CHUNKER_VERSION", older)
+    current = ingest.chunking.CHUNKER_VERSION
+    monkeypatch.setattr(ingest.chunking, "CHUNKER_VERSION", older)
     run(small_corpus, store, embedder)
     assert {d.chunking for d in store.documents().values()} == {older}
-    monkeypatch.setattr(ingest.sync, "CHUNKER_VERSION", current)
+    monkeypatch.setattr(ingest.chunking, "CHUNKER_VERSION", current)
 
     report = run(small_corpus, store, embedder)
     assert sorted(report.updated) == sorted(store.documents()) and not report.unchanged

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -34,6 +35,18 @@ def test_pdf_keeps_page_numbers_and_drops_running_headers():
     assert adopted and adopted[0].page == 1
     # the running header "23-24434 2/4" is gone from pages 2-4
     assert not any(b.text.startswith("23-24434") for b in doc.blocks if b.page and b.page > 1)
+
+
+def test_pdf_text_is_repaired_as_read():
+    """pypdf gives "discus -" + "sion" across a line break and glues footnote numbers to
+    sentences ("networks.1"); the reader joins the word and drops the marker."""
+    doc = read(CORPUS / "paris-call-wg3-multistakeholder-participation-at-the-un-2021.pdf")
+    text = "\n".join(b.text for b in doc.blocks)
+    assert "in discussion around" in text and "discus - sion" not in text
+    broken = re.findall(r"\b[a-z]+ - [a-z]+\b", text)
+    assert not broken, broken[:5]
+    assert not re.search(r"[a-z][.,;]\d{1,3}(?=\s|$)", text)
+    assert {b.page for b in doc.blocks} >= {1, 2}  # page numbers kept
 
 
 def test_encrypted_pdf_with_empty_password_is_read():

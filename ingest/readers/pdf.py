@@ -1,6 +1,8 @@
 """PDF files with pypdf: text per page (page numbers kept), paragraphs rebuilt from lines.
 
-Running headers and footers (lines that recur at the top or bottom of many pages once digits are
+Text is repaired as it is read: words hyphenated across line breaks are joined again and
+footnote numbers are detached from the words they were glued to, so quotes read as the page
+does and BM25 sees whole words. Running headers and footers (lines that recur at the top or bottom of many pages once digits are
 ignored) are dropped. An encrypted PDF is opened with the empty password when it allows it.
 """
 
@@ -20,6 +22,12 @@ __all__ = ["read_pdf"]
 _PARAGRAPH_START = re.compile(
     r"^(\d{1,3}\.\s|\(\w{1,4}\)\s|[•▪●◦\-–]\s|(Article|Chapter|Part|Section|Annex)\b)"
 )
+# "discus -" + "sion": pypdf keeps a line-break hyphen with a space before it
+_BROKEN_AT_LINE_END = re.compile(r"[A-Za-z]*[a-z] -$")
+# a footnote number glued to the end of a sentence or clause ("negotiations.33", "use.3")
+_FOOTNOTE_MARK = re.compile(r"(?<=[a-z)’”][.,;:])\d{1,3}(?=\s|$)")
+# a footnote's own number glued to its first word ("18Association for …")
+_FOOTNOTE_START = re.compile(r"^(\d{1,3})(?=[A-Z][a-z])")
 _HEADER_ZONE = 8
 _FOOTER_ZONE = 4
 
@@ -62,12 +70,21 @@ def _paragraphs(lines: list[str]) -> list[str]:
             current = ""
         if current.endswith("-") and not current.endswith(" -") and stripped[:1].islower():
             current = current[:-1] + stripped
+        elif stripped[:1].islower() and _BROKEN_AT_LINE_END.search(current):
+            current = current[:-2] + stripped
         else:
             current = f"{current} {stripped}" if current else stripped
         previous = stripped
     if current:
         paragraphs.append(current)
-    return [re.sub(r"\s+", " ", p).strip() for p in paragraphs if p.strip()]
+    return [repaired(re.sub(r"\s+", " ", p).strip()) for p in paragraphs if p.strip()]
+
+
+def repaired(paragraph: str) -> str:
+    """A paragraph without footnote numbers glued to its words: markers after a full stop or
+    comma go, a footnote's own number is set apart from its first word. Page numbers are kept
+    (they are the blocks' ``page``)."""
+    return _FOOTNOTE_START.sub(r"\1 ", _FOOTNOTE_MARK.sub("", paragraph))
 
 
 def read_pdf(path: Path, data: bytes) -> ParsedDocument:
