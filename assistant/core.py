@@ -46,7 +46,7 @@ class Assistant:
         k: int = 6,
         compose: ExtractiveConfig | None = None,
         llm: Any = None,
-        min_support: float = 0.45,
+        min_support: float | None = None,
         min_confidence: float | None = None,
         min_similarity: float = 0.3,
     ) -> None:
@@ -143,14 +143,20 @@ class Assistant:
         return replace(answer, answer=f"{answer.answer}\n\n{LLM_FALLBACK_NOTE}", note=str(exc))
 
     def _checked(self, text: str, inputs: dict[str, Any]) -> Answer:
-        """The LLM's text with unsupported sentences and dangling markers removed."""
+        """The LLM's text with citations repaired and unsupported sentences removed."""
         from .prompts import NOT_IN_LIBRARY
-        from .verify import verify_answer
+        from .verify import SupportCheck, verify_answer
 
         docs, query, cfg = inputs["docs"], inputs["query"], self.extractive_config
         if NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text):
             return abstain(docs, query, cfg, "the model found no answer in the passages")
-        kept, removed = verify_answer(text.replace(NOT_IN_LIBRARY, ""), docs, self.min_support)
+        check = SupportCheck(
+            docs,
+            embed=self.searcher.embedder.embed_documents,
+            passage_vectors=self.searcher.store.vectors([d.id for d in docs]),
+            threshold=self.min_support,
+        )
+        kept, removed = verify_answer(text.replace(NOT_IN_LIBRARY, ""), docs, check)
         if not kept:
             return abstain(docs, query, cfg, "; ".join(removed) or "nothing supported")
         numbers: dict[int, int] = {}

@@ -148,12 +148,14 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Seconds to wait for the endpoint before answering offline."
     )
     llm_max_tokens: int = Field(400, ge=16, description="Most tokens the LLM may write.")
-    llm_min_support: float = Field(
-        0.45,
+    llm_min_support: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="An LLM sentence is kept only if at least this share of its content words "
-        "occurs in the passages it cites (chosen with bench/support.py).",
+        description="An LLM sentence is kept only if a passage supports it with at least this "
+        "probability (the fitted support check: words, word order, meaning, numbers, names, "
+        "negation); empty: the threshold fitted with it (`python -m bench.support`, for 95% of "
+        "the labelled unsupported sentences removed).",
     )
     document_base_url: str = Field(
         "/documents/",

@@ -1,25 +1,37 @@
-"""Checking an LLM's answer against the passages it cites.
+"""Checking an LLM's answer against the passages, and repairing its citations.
 
-Markers that point at no passage are dropped; a sentence left without a marker, whose words are
-not supported by the passages it cites (lexical support below a threshold chosen with
-bench/support.py), or that states a number none of them contains, is removed; the citations that remain are renumbered in order of first use.
+Each sentence is scored against every retrieved passage by the fitted support model
+(``support.py``: words, word order, meaning through the embedder, numbers, names, negation).
+A sentence is kept citing the passages that support it: its own markers when they are right,
+else the passage that supports it best (a missing, wrong or misplaced marker is repaired, and a
+trailing "This is supported by passage [5]." gives its marker to the sentence before it). A
+sentence no passage supports, or that states a number its passage lacks, is removed. The note
+says what was repaired and what was removed; the citations are renumbered in order of first use.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
 from vectorstore.text import WORD, split_sentences, stems
 
 from .injection import mask_injections
+from .support import PassageView, SupportModel, load_support_model, support_features
 
-__all__ = ["VerifiedSentence", "missing_numbers", "answer_sentences", "support", "verify_answer"]
+__all__ = ["SupportCheck", "VerifiedSentence", "answer_sentences", "verify_answer"]
 
 _MARKERS = re.compile(r"\[(\d+)\]")
+# what a sentence that only points at its sources says ("This is supported by passage [5].")
+_FILLER_STEMS = stems(
+    "this that these is are was supported support supports according source sources passage "
+    "passages see cited cite stated states said information found shown refer reference "
+    "referenced mentioned described detailed given provided based above documents document"
+)
+Embed = Callable[[list[str]], list[list[float]]]
 
 
 @dataclass(frozen=True)
@@ -37,56 +49,110 @@ def answer_sentences(text: str) -> list[str]:
     return split_sentences(text.strip())
 
 
-def support(sentence: str, passages: Sequence[str]) -> float:
-    """Share of the sentence's content words (stemmed) found in the passages; numbers count."""
-    words = stems(sentence)
-    if not words:
-        return 0.0
-    available: set[str] = set()
-    for passage in passages:
-        available |= stems(passage)
-    return len(words & available) / len(words)
-
-
-def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
-    """Numbers the sentence states that none of the passages contains (as a whole token)."""
-    available = {w for passage in passages for w in WORD.findall(passage) if w.isdigit()}
-    wanted = dict.fromkeys(w for w in WORD.findall(sentence) if w.isdigit())
-    return [n for n in wanted if n not in available and n.lstrip("0") not in available]
-
-
 def _context(doc: Document) -> str:
     """What a sentence may draw support from; text addressed to AI systems supports nothing."""
     m = doc.metadata
     return f"{m.get('title', '')} {m.get('locator') or ''} {mask_injections(doc.page_content)}"
 
 
-def verify_answer(
-    text: str, docs: Sequence[Document], min_support: float
-) -> tuple[list[VerifiedSentence], list[str]]:
-    """(kept sentences, reasons for what was removed)."""
-    kept: list[VerifiedSentence] = []
-    removed: list[str] = []
+@dataclass
+class SupportCheck:
+    """Scores sentences against the retrieved passages. ``passage_vectors`` are the stored
+    embeddings of the passages (None: embedded here); ``embed`` embeds the answer's sentences."""
+
+    docs: Sequence[Document]
+    embed: Embed | None = None
+    passage_vectors: Sequence[Sequence[float] | None] | None = None
+    model: SupportModel = field(default_factory=load_support_model)
+    threshold: float | None = None  # None: the model's fitted threshold
+
+    def __post_init__(self) -> None:
+        self.views = [PassageView.of(_context(d)) for d in self.docs]
+        if self.passage_vectors is None and self.embed is not None and self.docs:
+            self.passage_vectors = self.embed([v.text for v in self.views])
+        if self.threshold is None:
+            self.threshold = self.model.threshold
+
+    def scores(self, sentences: list[str]) -> list[list[float]]:
+        """For each sentence, its support probability from each passage."""
+        vectors = self.embed(sentences) if self.embed is not None and sentences else None
+        out = []
+        for i, sentence in enumerate(sentences):
+            sv = vectors[i] if vectors else None
+            out.append(
+                [
+                    self.model.probability(
+                        support_features(sentence, view, sv, (self.passage_vectors or {})[p]
+                                         if self.passage_vectors else None)
+                    )
+                    for p, view in enumerate(self.views)
+                ]
+            )  # fmt: skip
+        return out
+
+
+@dataclass
+class _Draft:
+    body: str
+    markers: list[int]  # as written, 1-based
+
+
+def _drafts(text: str) -> tuple[list[_Draft], list[str]]:
+    """The answer's sentences with their markers; a filler's markers go to the sentence
+    before it."""
+    drafts: list[_Draft] = []
+    notes: list[str] = []
     for sentence in answer_sentences(text):
-        numbers = [int(n) for n in _MARKERS.findall(sentence)]
-        valid = tuple(dict.fromkeys(n - 1 for n in numbers if 1 <= n <= len(docs)))
+        markers = [int(n) for n in _MARKERS.findall(sentence)]
         body = re.sub(r"\s+", " ", _MARKERS.sub("", sentence)).strip()
         body = re.sub(r"\s+([.!?,;:])", r"\1", body)
         if not WORD.search(body):  # nothing but markers and punctuation
+            if drafts and markers:
+                drafts[-1].markers += markers
             continue
-        if len(valid) < len(set(numbers)):
-            removed.append(f"dropped marker(s) {sorted(set(numbers) - {v + 1 for v in valid})}")
-        if not valid:
-            removed.append(f"uncited sentence removed: {body[:80]}")
+        if markers and drafts and not (stems(body) - _FILLER_STEMS):
+            drafts[-1].markers += markers
+            notes.append(f"marker(s) {markers} moved from \u201c{body[:60]}\u201d")
             continue
-        contexts = [_context(docs[i]) for i in valid]
-        score = support(body, contexts)
-        if score < min_support:
-            removed.append(f"unsupported sentence removed ({score:.2f}): {body[:80]}")
+        drafts.append(_Draft(body, markers))
+    return drafts, notes
+
+
+def verify_answer(
+    text: str, docs: Sequence[Document], check: SupportCheck | None = None
+) -> tuple[list[VerifiedSentence], list[str]]:
+    """(kept sentences, notes on what was repaired and removed)."""
+    check = check or SupportCheck(docs)
+    drafts, notes = _drafts(text)
+    threshold = float(check.threshold or 0.0)
+    kept: list[VerifiedSentence] = []
+    for draft, scores in zip(drafts, check.scores([d.body for d in drafts]), strict=True):
+        body = draft.body
+        cited = list(dict.fromkeys(n - 1 for n in draft.markers if 1 <= n <= len(docs)))
+        wrong = sorted({n for n in draft.markers if not 1 <= n <= len(docs)})
+
+        def fits(p: int, body: str = body, scores: list[float] = scores) -> bool:
+            return scores[p] >= threshold and not check.views[p].missing_numbers(body)
+
+        good = [p for p in cited if fits(p)]
+        if good:
+            if len(good) < len(cited) or wrong:
+                dropped = sorted({p + 1 for p in cited if p not in good} | set(wrong))
+                notes.append(f"marker(s) {dropped} dropped from \u201c{body[:60]}\u201d")
+            kept.append(VerifiedSentence(body, tuple(good), max(scores[p] for p in good)))
             continue
-        strays = missing_numbers(body, contexts)
-        if strays:  # "within 72 hours" cited to a passage that says 24: support alone misses it
-            removed.append(f"number(s) {', '.join(strays)} not in the cited passages: {body[:80]}")
+        best = max(range(len(docs)), key=lambda p: scores[p], default=None)
+        if best is not None and fits(best):
+            was = f"[{', '.join(map(str, draft.markers))}]" if draft.markers else "no marker"
+            notes.append(f"citation repaired ({was} \u2192 [{best + 1}]): \u201c{body[:60]}\u201d")
+            kept.append(VerifiedSentence(body, (best,), scores[best]))
             continue
-        kept.append(VerifiedSentence(body, valid, score))
-    return kept, removed
+        strays = check.views[best].missing_numbers(body) if best is not None else []
+        if strays:
+            notes.append(f"number(s) {', '.join(strays)} not in the passages: {body[:80]}")
+        elif not draft.markers:
+            notes.append(f"uncited sentence removed: {body[:80]}")
+        else:
+            top = scores[best] if best is not None else 0.0
+            notes.append(f"unsupported sentence removed ({top:.2f}): {body[:80]}")
+    return kept, notes

@@ -474,6 +474,21 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def vectors(self, ids: Sequence[str | None]) -> list[list[float] | None]:
+        """The stored embeddings of chunks ``ids`` (None for an id not stored)."""
+        wanted = [i for i in ids if i]
+        if not wanted:
+            return [None] * len(ids)
+
+        def read() -> Any:
+            return self.chunks.get(ids=list(dict.fromkeys(wanted)), include=["embeddings"])
+
+        res = self._read("passages", read)
+        found = {
+            i: [float(x) for x in v] for i, v in zip(res["ids"], res["embeddings"], strict=True)
+        }
+        return [found.get(i) if i else None for i in ids]
+
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` nearest chunks with cosine similarity (approximate: HNSW)."""
 
