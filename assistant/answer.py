@@ -30,6 +30,13 @@ class Citation:
     quote: str
     url: str
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Citation:
+        """A citation from its JSON; keys it lacks take empty values, unknown keys are ignored."""
+        known = {"source": data.get("title", ""), "page": None, "locator": None, "url": ""}
+        known.update({k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        return cls(**known)
+
     def where(self) -> str:
         """ "p. X, locator" (either may be missing)."""
         parts = [f"p. {self.page}"] if self.page is not None else []
@@ -86,7 +93,7 @@ class Answer:
         return cls(
             answer=data["answer"],
             abstained=bool(data["abstained"]),
-            citations=[Citation(**c) for c in data.get("citations", [])],
+            citations=[Citation.from_json(c) for c in data.get("citations", [])],
         )
 
     def sentence_count(self) -> int:
