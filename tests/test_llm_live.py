@@ -17,12 +17,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from langchain_core.documents import Document
 
 from assistant.composition import build_assistant, build_llm, build_searcher, page_text_reader
 from assistant.core import LLM_FALLBACK_NOTE
 from assistant.evaluate import citation_is_valid
 from assistant.settings import Settings
-from assistant.verify import answer_sentences, support
+from assistant.verify import SupportCheck, answer_sentences
 
 from .conftest import free_port
 
@@ -98,11 +99,17 @@ def test_real_model_answers_keep_only_valid_supported_citations(assistant, setti
     if answer.abstained:
         return
     quotes = {c.n: c.quote for c in answer.citations}
+    cited = [
+        Document(page_content=c.quote, metadata={"title": c.title, "locator": c.locator})
+        for c in answer.citations
+    ]
+    check = SupportCheck(cited, embed=assistant.searcher.embedder.embed_documents)
     for sentence in answer_sentences(answer.answer):
         marks = [int(n) for n in re.findall(r"\[(\d+)\]", sentence)]
         assert marks and all(n in quotes for n in marks), sentence
         body = re.sub(r"\s*\[\d+\]", "", sentence)
-        assert support(body, [quotes[n] for n in marks]) >= settings.llm_min_support * 0.99 or any(
+        (scores,) = check.scores([body])
+        assert max(scores[n - 1] for n in marks) >= check.threshold * 0.99 or any(
             c.title in body for c in answer.citations
         )
 
