@@ -225,9 +225,7 @@ print(f"by kind: {_counts(kinds)}")
 print(f"by lang: {_counts(langs)}")
 print(f"by asks_for: {_counts(asks)}")
 if SHOW_OVERLAP:
-    print(
-        "lexical overlap per answerable case (question content words vs quoted gold passage):"
-    )
+    print("lexical overlap per answerable case (question content words vs quoted gold passage):")
     w = max([len(i) for i, _, _ in overlaps] + [2])
     for i, lang, ov in overlaps:
         print(f"  {i:<{w}}  {lang}  {'  n/a' if ov is None else f'{ov:.2f}'}")
@@ -236,8 +234,10 @@ en = [ov for _, lang, ov in overlaps if ov is not None and lang == "en"]
 med = statistics.median(vals) if vals else None
 med_en = statistics.median(en) if en else None
 
+
 def fmt(m):
     return "n/a" if m is None else f"{m:.3f}"
+
 
 print(
     f"lexical overlap: median {fmt(med)} over {len(vals)} answerable case(s) with a quote; "
