@@ -119,8 +119,10 @@ _ITEM = {
     "list": r"[,;].*[,;]|\([a-z]\)|\band\b.*\band\b|•",
     "definition": r"\bmeans?\b|\brefers? to\b|\bdefined as\b|\bshall mean\b|\bis understood\b",
 }
-_ITEM_RE = {kind: re.compile(pattern) for kind, pattern in _ITEM.items()}
 _CASELESS = {"duration", "amount", "definition"}
+_ITEM_RE = {
+    kind: re.compile(pattern, re.I if kind in _CASELESS else 0) for kind, pattern in _ITEM.items()
+}
 
 
 def asks_for(question: str) -> str:
@@ -135,8 +137,4 @@ def asks_for(question: str) -> str:
 def carries(sentence: str, kind: str) -> bool:
     """Whether ``sentence`` holds an item of ``kind`` (always False for yes/no and other)."""
     pattern = _ITEM_RE.get(kind)
-    if pattern is None:
-        return False
-    if kind in _CASELESS:
-        return bool(re.search(pattern.pattern, sentence, re.I))
-    return bool(pattern.search(sentence))
+    return bool(pattern and pattern.search(sentence))

@@ -11,7 +11,7 @@ from typing import Any
 
 from .answer import Answer
 
-__all__ = ["CaseResult", "EvalReport", "evaluate", "load_cases"]
+__all__ = ["CaseResult", "EvalReport", "evaluate", "load_cases", "normalised"]
 
 # source, page (or None) -> the text of that page (or of the whole document), as read from the file
 PageText = Callable[[str, int | None], str | None]
@@ -32,7 +32,9 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
     return cases
 
 
-def _norm(text: str) -> str:
+def normalised(text: str) -> str:
+    """Text as key terms and quotes are compared: typographic quotes and spaces unified,
+    whitespace collapsed, lower case."""
     text = text.replace("’", "'").replace("“", '"').replace("”", '"').replace("\u00a0", " ")
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -119,8 +121,8 @@ def citation_is_valid(answer: Answer, page_text: PageText) -> bool:
         text = page_text(c.source, c.page)
         if text is None:
             return False
-        haystack = _norm(text)
-        if not all(_norm(line) in haystack for line in c.quote.split("\n") if line.strip()):
+        haystack = normalised(text)
+        if not all(normalised(line) in haystack for line in c.quote.split("\n") if line.strip()):
             return False
     return True
 
@@ -136,7 +138,7 @@ def evaluate(
         gold = set(case.get("gold_sources") or [])
         answerable = case.get("answerable", True)
         terms = case.get("must_contain") or []
-        text = _norm(answer.answer)
+        text = normalised(answer.answer)
         report.results.append(
             CaseResult(
                 case=case,
@@ -147,7 +149,7 @@ def evaluate(
                     else None
                 ),
                 terms_found=(
-                    sum(_norm(t) in text for t in terms) / len(terms)
+                    sum(normalised(t) in text for t in terms) / len(terms)
                     if answerable and terms
                     else None
                 ),

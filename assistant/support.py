@@ -22,6 +22,8 @@ from typing import Any
 
 from vectorstore.text import WORD, content_words, split_sentences, stem, stems
 
+from .weights import sigmoid
+
 __all__ = [
     "SUPPORT_FEATURES",
     "SUPPORT_WEIGHTS_FILE",
@@ -65,11 +67,18 @@ def support(sentence: str, passages: Sequence[str]) -> float:
     return len(words & available) / len(words)
 
 
-def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
-    """Numbers the sentence states that none of the passages contains (as a whole token)."""
-    available = {w for passage in passages for w in WORD.findall(passage) if w.isdigit()}
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(w for w in WORD.findall(text) if w.isdigit())
+
+
+def _missing(sentence: str, available: frozenset[str]) -> list[str]:
     wanted = dict.fromkeys(w for w in WORD.findall(sentence) if w.isdigit())
     return [n for n in wanted if n not in available and n.lstrip("0") not in available]
+
+
+def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
+    """Numbers the sentence states that none of the passages contains (as a whole token)."""
+    return _missing(sentence, frozenset().union(*(_numbers(p) for p in passages)))
 
 
 def cosine(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
@@ -108,13 +117,12 @@ class PassageView:
                 frozenset(stems(part)) for part in split_sentences(text, ends=".;!?")
             ),
             bigrams=frozenset(zip(sequence, sequence[1:], strict=False)),
-            numbers=frozenset(w for w in WORD.findall(text) if w.isdigit()),
+            numbers=_numbers(text),
             negated=bool(_NEGATION.search(text)),
         )
 
     def missing_numbers(self, sentence: str) -> list[str]:
-        wanted = dict.fromkeys(w for w in WORD.findall(sentence) if w.isdigit())
-        return [n for n in wanted if n not in self.numbers and n.lstrip("0") not in self.numbers]
+        return _missing(sentence, self.numbers)
 
 
 def support_features(
@@ -140,10 +148,6 @@ def support_features(
     }
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
-
-
 @dataclass(frozen=True)
 class SupportModel:
     """feature -> weight for "the passage supports the sentence"; a sentence is kept when its
@@ -155,7 +159,7 @@ class SupportModel:
     fitted_on: str = ""
 
     def probability(self, features: dict[str, float]) -> float:
-        return _sigmoid(self.bias + sum(w * features.get(k, 0.0) for k, w in self.weights.items()))
+        return sigmoid(self.bias + sum(w * features.get(k, 0.0) for k, w in self.weights.items()))
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -70,25 +70,20 @@ class SupportCheck:
         self.views = [PassageView.of(_context(d)) for d in self.docs]
         if self.passage_vectors is None and self.embed is not None and self.docs:
             self.passage_vectors = self.embed([v.text for v in self.views])
+        self.vectors = list(self.passage_vectors or [None] * len(self.views))
         if self.threshold is None:
             self.threshold = self.model.threshold
 
     def scores(self, sentences: list[str]) -> list[list[float]]:
         """For each sentence, its support probability from each passage."""
         vectors = self.embed(sentences) if self.embed is not None and sentences else None
-        out = []
-        for i, sentence in enumerate(sentences):
-            sv = vectors[i] if vectors else None
-            out.append(
-                [
-                    self.model.probability(
-                        support_features(sentence, view, sv, (self.passage_vectors or {})[p]
-                                         if self.passage_vectors else None)
-                    )
-                    for p, view in enumerate(self.views)
-                ]
-            )  # fmt: skip
-        return out
+        return [
+            [
+                self.model.probability(support_features(sentence, view, own, theirs))
+                for view, theirs in zip(self.views, self.vectors, strict=True)
+            ]
+            for sentence, own in zip(sentences, vectors or [None] * len(sentences), strict=True)
+        ]
 
 
 @dataclass
@@ -119,10 +114,9 @@ def _drafts(text: str) -> tuple[list[_Draft], list[str]]:
 
 
 def verify_answer(
-    text: str, docs: Sequence[Document], check: SupportCheck | None = None
+    text: str, docs: Sequence[Document], check: SupportCheck
 ) -> tuple[list[VerifiedSentence], list[str]]:
     """(kept sentences, notes on what was repaired and removed)."""
-    check = check or SupportCheck(docs)
     drafts, notes = _drafts(text)
     threshold = float(check.threshold or 0.0)
     kept: list[VerifiedSentence] = []
@@ -149,7 +143,9 @@ def verify_answer(
             continue
         strays = check.views[best].missing_numbers(body) if best is not None else []
         if strays:
-            notes.append(f"number(s) {', '.join(strays)} not in the passages: {body[:80]}")
+            notes.append(
+                f"number(s) {', '.join(strays)} not in the passage closest to it: {body[:80]}"
+            )
         elif not draft.markers:
             notes.append(f"uncited sentence removed: {body[:80]}")
         else:

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WEIGHTS_FILE", "Weights", "load_weights"]
+__all__ = ["WEIGHTS_FILE", "Weights", "load_weights", "sigmoid"]
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
 
-def _sigmoid(x: float) -> float:
+def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
@@ -37,12 +37,12 @@ class Weights:
     fitted_on: str = ""
 
     def sentence_probability(self, features: dict[str, float]) -> float:
-        return _sigmoid(
+        return sigmoid(
             self.sentence_bias + sum(w * features.get(k, 0.0) for k, w in self.sentence.items())
         )
 
     def confidence_of(self, features: dict[str, float]) -> float:
-        return _sigmoid(
+        return sigmoid(
             self.confidence_bias + sum(w * features.get(k, 0.0) for k, w in self.confidence.items())
         )
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 
 from bench._common import PROJECT_ROOT, configure_environment
@@ -32,11 +31,6 @@ from bench._common import PROJECT_ROOT, configure_environment
 ROOT = PROJECT_ROOT
 
 configure_environment()
-
-
-def _norm(text: str) -> str:
-    text = text.replace("’", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def training_cases() -> list[dict]:
@@ -59,6 +53,7 @@ def main() -> int:
 
     from assistant.answer_types import asks_for
     from assistant.composition import build_assistant
+    from assistant.evaluate import normalised
     from assistant.evidence import CONFIDENCE_FEATURES, assess, confidence_features
     from assistant.extractive import SENTENCE_FEATURES, candidates
     from assistant.settings import Settings
@@ -78,9 +73,9 @@ def main() -> int:
         idf = assistant.searcher.term_weights(f"{question} {query}")
         cands = candidates(question, query, docs, idf) if docs else []
         gold = set(case.get("gold_sources") or [])
-        terms = [_norm(t) for t in case.get("must_contain") or []]
+        terms = [normalised(t) for t in case.get("must_contain") or []]
         for c in cands:
-            text = _norm(c.text)
+            text = normalised(c.text)
             positive = bool(
                 case.get("answerable", True)
                 and docs[c.passage].metadata["source"] in gold

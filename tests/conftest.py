@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,25 +75,30 @@ def embedder():
     return model
 
 
+def copy_corpus(root: Path, names: Iterable[str]) -> Path:
+    """``root/corpus`` holding copies of these files of the shipped corpus."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in names:
+        shutil.copy(CORPUS / name, corpus / name)
+    return corpus
+
+
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     """A PDF, a Markdown and a TXT from the shipped corpus, plus a generated HTML and DOCX."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in (PDF, MARKDOWN, TEXT, "SOURCES.md"):
-        shutil.copy(CORPUS / name, corpus / name)
+    corpus = copy_corpus(tmp_path, (PDF, MARKDOWN, TEXT, "SOURCES.md"))
     make_html(corpus / "brief.html")
     make_docx(corpus / "cables-note.docx")
     return corpus
 
 
 def fingerprint_for(embedder, max_tokens: int = 200, min_tokens: int = 48) -> dict:
-    return {
-        "model": embedder.model_id,
-        "dim": embedder.dimension,
-        "chunk_max_tokens": max_tokens,
-        "chunk_min_tokens": min_tokens,
-    }
+    """The store fingerprint the app would write for this chunking (``composition.fingerprint``)."""
+    from assistant.composition import fingerprint
+
+    chunking = Settings(chunk_max_tokens=max_tokens, chunk_min_tokens=min_tokens)
+    return fingerprint(chunking, embedder)
 
 
 @pytest.fixture
@@ -175,10 +180,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def library(tmp_path_factory) -> dict[str, str]:
     """A corpus ingested by the real CLI; returns the environment that points at it."""
     root = tmp_path_factory.mktemp("library")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in DOCS:
-        shutil.copy(CORPUS / name, corpus / name)
+    corpus = copy_corpus(root, DOCS)
     make_html(corpus / "brief.html")
     make_docx(corpus / "cables-note.docx")
     env = {

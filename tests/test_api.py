@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import httpx
@@ -14,7 +13,7 @@ from pydantic import SecretStr
 from assistant.composition import build_web_app
 from assistant.settings import Settings
 
-from .conftest import CORPUS, POA_2023, served
+from .conftest import POA_2023, copy_corpus, served
 
 TOKEN = "correct-horse-battery-staple"
 ALLOWED = "http://127.0.0.1:9911"
@@ -26,10 +25,7 @@ QUESTION = (
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
     root = tmp_path_factory.mktemp("api")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in ("eu-nis2-directive-2022-2555.md", POA_2023, "SOURCES.md"):
-        shutil.copy(CORPUS / name, corpus / name)
+    corpus = copy_corpus(root, ("eu-nis2-directive-2022-2555.md", POA_2023, "SOURCES.md"))
     (corpus / "hostile.html").write_text(
         "<html><body><h1>Brief</h1><p>The brief covers cable repair ships in depth and at length"
         " for all readers of the institute.</p><script>alert('x')</script></body></html>"

@@ -48,7 +48,7 @@ from assistant.settings import Settings
 from ingest.chunking import embedding_text
 from vectorstore import Chunk, ChunkStore
 
-from .conftest import CORPUS, MARKDOWN, make_docx
+from .conftest import CORPUS, MARKDOWN, copy_corpus, make_docx
 
 TOKEN = "hostile-input-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -65,10 +65,7 @@ MAX_CHUNK_CHARS = 4000  # ingest.prepare.MAX_CHUNK_CHARS
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("hostile")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in (ALBANIA, MARKDOWN, "SOURCES.md"):
-        shutil.copy(CORPUS / name, corpus / name)
+    corpus = copy_corpus(root, (ALBANIA, MARKDOWN, "SOURCES.md"))
     return Settings(
         data_dir=root / "data",
         corpus_dir=corpus,

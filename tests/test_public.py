@@ -4,7 +4,6 @@ through a real uvicorn server on loopback."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -17,7 +16,7 @@ from pydantic import SecretStr
 from assistant.composition import build_web_app
 from assistant.settings import Settings
 
-from .conftest import CORPUS, PDF, TEXT, served
+from .conftest import PDF, TEXT, copy_corpus, served
 
 TOKEN = "correct-horse-battery-staple"
 QUESTION = (
@@ -28,10 +27,7 @@ QUESTION = (
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
     root = tmp_path_factory.mktemp("public")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in (PDF, TEXT, "SOURCES.md"):
-        shutil.copy(CORPUS / name, corpus / name)
+    corpus = copy_corpus(root, (PDF, TEXT, "SOURCES.md"))
     return Settings(
         data_dir=root / "data",
         corpus_dir=corpus,

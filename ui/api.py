@@ -21,7 +21,7 @@ from ingest import (
 )
 
 from .render import flagged_sentences
-from .security import RateLimiter, client_key
+from .security import RateLimiter, client_key, lacks_api_key
 from .shared import Doors
 from .streaming import EventStreamResponse, stream_in_slot
 
@@ -86,8 +86,7 @@ class _Api:
         self.doors.guard.check(request, self.settings.api_keys)
 
     def keyed(self, request: Request) -> None:
-        keys = self.settings.api_keys
-        if keys and request.headers.get("x-api-key") not in keys:
+        if lacks_api_key(request, self.settings.api_keys):
             raise HTTPException(401, "a valid X-API-Key header is required")
 
     def asker(self, request: Request) -> None:

@@ -32,7 +32,7 @@ from .render import (
     md_text,
     sources_html,
 )
-from .security import RateLimiter, client_key
+from .security import RateLimiter, client_key, lacks_api_key
 from .shared import Doors
 
 __all__ = [
@@ -76,10 +76,10 @@ def write_export(folder: Path, text: str, keep_seconds: float = EXPORT_KEEP_SECO
 
 
 def _over_limit(
-    limiter: RateLimiter | None, request: gr.Request | None, api_keys: list[str]
+    limiter: RateLimiter, request: gr.Request | None, api_keys: list[str]
 ) -> str | None:
     """The refusal when this client asked too often (the JSON API's budget is shared), else None."""
-    if limiter is None or request is None:
+    if request is None:
         return None
     try:
         limiter.check(client_key(request, api_keys))
@@ -100,7 +100,7 @@ def build_chat_ui(doors: Doors) -> gr.Blocks:
 
     def chat(message: str, request: gr.Request) -> str:
         """Answer a question from the library; returns the answer text, then its sources."""
-        if settings.api_keys and (request.headers or {}).get("x-api-key") not in settings.api_keys:
+        if lacks_api_key(request, settings.api_keys):
             raise gr.Error("a valid X-API-Key header is required")
         question = (message or "").strip()
         if not question:

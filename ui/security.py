@@ -37,6 +37,11 @@ def client_key(request: Request | Any, api_keys: Collection[str] = ()) -> str:
     return "ip:" + (request.client.host if request.client else "unknown")
 
 
+def lacks_api_key(request: Request | Any, api_keys: Collection[str]) -> bool:
+    """True when API keys are configured and the request carries none of them."""
+    return bool(api_keys) and (request.headers or {}).get("x-api-key") not in api_keys
+
+
 class RateLimiter:
     """At most ``per_minute`` events per client in any sliding minute (0: no limit)."""
 
