@@ -73,17 +73,43 @@ class SupportCheck:
         self.vectors = list(self.passage_vectors or [None] * len(self.views))
         if self.threshold is None:
             self.threshold = self.model.threshold
+        self._sentence_vectors: dict[int, list[list[float]]] = {}
 
-    def scores(self, sentences: list[str]) -> list[list[float]]:
-        """For each sentence, its support probability from each passage."""
+    def scores(
+        self, sentences: list[str], cited: Sequence[Sequence[int]] | None = None
+    ) -> list[list[float]]:
+        """For each sentence, its support probability from each passage. The passages a
+        sentence cites (0-based ``cited``) and the one that supports it best are scored again
+        against their closest sentence, whose embeddings are made only for them (the cost of the
+        check is embedding sentences)."""
         vectors = self.embed(sentences) if self.embed is not None and sentences else None
-        return [
+        own = vectors or [None] * len(sentences)
+        table = [
             [
-                self.model.probability(support_features(sentence, view, own, theirs))
+                self.model.probability(support_features(sentence, view, mine, theirs))
                 for view, theirs in zip(self.views, self.vectors, strict=True)
             ]
-            for sentence, own in zip(sentences, vectors or [None] * len(sentences), strict=True)
+            for sentence, mine in zip(sentences, own, strict=True)
         ]
+        if self.embed is None or not self.views:
+            return table
+        wanted = [
+            {p for p in (cited[i] if cited else ()) if 0 <= p < len(self.views)}
+            | {max(range(len(row)), key=row.__getitem__)}
+            for i, row in enumerate(table)
+        ]
+        missing = sorted(set().union(*wanted) - self._sentence_vectors.keys())
+        texts = [t for p in missing for t in self.views[p].sentences]
+        flat = iter(self.embed(texts) if texts else [])
+        for p in missing:
+            self._sentence_vectors[p] = [next(flat) for _ in self.views[p].sentences]
+        for i, (sentence, mine) in enumerate(zip(sentences, own, strict=True)):
+            for p in wanted[i]:
+                features = support_features(
+                    sentence, self.views[p], mine, self.vectors[p], self._sentence_vectors[p]
+                )
+                table[i][p] = self.model.probability(features)
+        return table
 
 
 @dataclass
@@ -120,7 +146,8 @@ def verify_answer(
     drafts, notes = _drafts(text)
     threshold = float(check.threshold or 0.0)
     kept: list[VerifiedSentence] = []
-    for draft, scores in zip(drafts, check.scores([d.body for d in drafts]), strict=True):
+    cited_by = [[n - 1 for n in d.markers] for d in drafts]
+    for draft, scores in zip(drafts, check.scores([d.body for d in drafts], cited_by), strict=True):
         body = draft.body
         cited = list(dict.fromkeys(n - 1 for n in draft.markers if 1 <= n <= len(docs)))
         wrong = sorted({n for n in draft.markers if not 1 <= n <= len(docs)})

@@ -30,6 +30,45 @@ def _group(pair_id: str) -> str:
     return pair_id.rsplit("-", 2)[0]
 
 
+def _check_cost(pairs, contexts, passage_vectors, embedder, n_passages: int = 6) -> dict:
+    """Time the check as an answer meets it: the supported sentences written for one question
+    (at most 4, each with its passage's marker) against 6 passages whose vectors are stored."""
+    import time
+
+    from langchain_core.documents import Document
+
+    from assistant.verify import SupportCheck, verify_answer
+    from bench._common import percentile
+
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(pairs):
+        if p["supported"] and p["lang"] == "en":
+            by_question[p["question"]].append(i)
+    times, sentences = [], []
+    for k, idx in enumerate(list(by_question.values())):
+        idx = idx[:4]
+        chosen = list(dict.fromkeys(contexts[i] for i in idx))
+        others = [c for c in dict.fromkeys(contexts) if c not in chosen]
+        docs_text = (chosen + others[k : k + n_passages])[:n_passages]
+        docs = [Document(page_content=t, metadata={"title": ""}) for t in docs_text]
+        vectors = [passage_vectors[contexts.index(t)] for t in docs_text]
+        text = " ".join(
+            f"{pairs[i]['sentence'].rstrip('.')} [{docs_text.index(contexts[i]) + 1}]." for i in idx
+        )
+        start = time.perf_counter()
+        check = SupportCheck(docs, embed=embedder.embed_documents, passage_vectors=vectors)
+        verify_answer(text, docs, check)
+        times.append((time.perf_counter() - start) * 1000)
+        sentences.append(len(idx))
+    return {
+        "answers": len(times),
+        "sentences": f"{min(sentences)}-{max(sentences)}",
+        "passages": n_passages,
+        "p50_ms": percentile(times, 0.5),
+        "p95_ms": percentile(times, 0.95),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,6 +78,9 @@ def main() -> int:
     )
     parser.add_argument("--target", type=float, default=0.95, help="unsupported removed")
     parser.add_argument("--write", action="store_true", help="write the fitted weights")
+    parser.add_argument(
+        "--C", type=float, default=3.0, help="inverse regularisation of the logistic regression"
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -69,9 +111,14 @@ def main() -> int:
     contexts = [f"{titles[p['source']]}\n{p['passage']}".strip() for p in pairs]
     sentence_vectors = embedder.embed_documents([p["sentence"] for p in pairs])
     passage_vectors = embedder.embed_documents(contexts)
+    views = [PassageView.of(c) for c in contexts]
+    flat = iter(embedder.embed_documents([t for v in views for t in v.sentences]))
+    closest = [[next(flat) for _ in v.sentences] for v in views]
     rows = [
-        support_features(p["sentence"], PassageView.of(c), sv, pv)
-        for p, c, sv, pv in zip(pairs, contexts, sentence_vectors, passage_vectors, strict=True)
+        support_features(p["sentence"], view, sv, pv, cv)
+        for p, view, sv, pv, cv in zip(
+            pairs, views, sentence_vectors, passage_vectors, closest, strict=True
+        )
     ]
     X = np.array([[r[f] for f in SUPPORT_FEATURES] for r in rows])
     y = np.array([int(p["supported"]) for p in pairs])
@@ -79,7 +126,7 @@ def main() -> int:
 
     def model() -> object:
         return make_pipeline(
-            StandardScaler(), LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+            StandardScaler(), LogisticRegression(C=args.C, class_weight="balanced", max_iter=2000)
         )
 
     oof = np.zeros(len(pairs))
@@ -143,6 +190,12 @@ def main() -> int:
         )
         SUPPORT_WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n")
         print(f"\nwrote {SUPPORT_WEIGHTS_FILE}")
+    cost = _check_cost(pairs, contexts, passage_vectors, embedder)
+    print(
+        f"\ncost of the check (SupportCheck + verify_answer, {cost['answers']} answers of "
+        f"{cost['sentences']} sentences against {cost['passages']} passages): "
+        f"p50 {cost['p50_ms']:.0f} ms, p95 {cost['p95_ms']:.0f} ms"
+    )
     write_results(
         "support",
         {
@@ -151,6 +204,7 @@ def main() -> int:
             "fitted": {"supported_kept": best[1], "unsupported_removed": best[2]},
             "previous": {"supported_kept": rates(old)[0], "unsupported_removed": rates(old)[1]},
             "by_kind": per_kind,
+            "cost": cost,
         },
     )
     return 0
