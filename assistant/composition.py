@@ -113,6 +113,7 @@ def build_assistant(
         searcher,
         llm=build_llm(settings) if llm is FROM_SETTINGS else llm,
         min_support=settings.llm_min_support,
+        llm_passages=settings.llm_passages,
         k=settings.answer_passages,
         compose=ExtractiveConfig(
             max_sentences=settings.answer_max_sentences,

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         30.0, gt=0, description="Seconds to wait for the endpoint before answering offline."
     )
+    llm_passages: int = Field(
+        4,
+        ge=1,
+        le=30,
+        description="Passages an LLM reads (of ANSWER_PASSAGES, those whose sentences the fitted "
+        "answerer scores highest): prompt reading dominates an answer's time on a CPU.",
+    )
     llm_max_tokens: int = Field(400, ge=16, description="Most tokens the LLM may write.")
     llm_min_support: float | None = Field(
         None,

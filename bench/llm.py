@@ -1,25 +1,67 @@
 """The configured LLM beside the offline answer on the dev set: time to first token, total time,
-gold sources cited, key terms, abstention.
+gold sources cited, key terms, abstention, and what the check did to the model's sentences.
 
-Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 python -m bench.llm [--limit N]
+Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 POLICY_ASSISTANT_LLM_TIMEOUT=300 \
+       python -m bench.llm [--cases bench/dev_cases.jsonl] [--split test] [--limit N]
 
-Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest`
-first; see the README for starting a llama.cpp server with the SmolLM2 package).
+Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest` first;
+the README shows how to serve the Qwen2.5 1.5B model that ``bench/llm_model.py`` assembles).
+Counts: sentences the model wrote (markers-only fillers included), kept, kept with a repaired
+citation, removed. Every case's raw model text, checked answer and note go to
+``bench/results/llm_cases.jsonl``, for judging false removals by reading. Prompt tokens are
+counted by the endpoint's tokenizer where it offers one (llama.cpp's ``/extras/tokenize``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from bench._common import PROJECT_ROOT, configure_environment, write_results
+from bench._common import PROJECT_ROOT, RESULTS_DIR, configure_environment, write_results
 
 ROOT = PROJECT_ROOT
 
 configure_environment()
+
+
+def _prompt_tokens(assistant, base_url: str, question: str, history) -> int | None:
+    """Tokens of the answer prompt as the endpoint counts them (None where it cannot)."""
+    import httpx
+
+    from assistant.prompts import ANSWER_PROMPT
+
+    inputs = assistant.retrieve_chain.invoke({"question": question, "history": list(history)})
+    if assistant._gate(inputs) is not None:
+        return None
+    inputs = assistant._choose_llm_docs(inputs)
+    messages = ANSWER_PROMPT.format_messages(**assistant._prompt_inputs(inputs))
+    text = "\n".join(str(m.content) for m in messages)
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        reply = httpx.post(f"{root}/extras/tokenize", json={"input": text}, timeout=10)
+        return len(reply.json()["tokens"]) if reply.status_code == 200 else None
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None
+
+
+def _sentence_counts(raw: str, answer) -> dict[str, int]:
+    """What the check did to the model's sentences, read from its text and the answer's note."""
+    from assistant.verify import answer_sentences
+
+    note = (answer.note or "") if answer is not None else ""
+    written = len([s for s in answer_sentences(raw) if any(ch.isalpha() for ch in s)])
+    kept = 0 if answer is None or answer.abstained else len(answer_sentences(answer.answer))
+    return {
+        "written": written,
+        "kept": kept,
+        "repaired": note.count("citation repaired"),
+        "removed": note.count("removed") + note.count("not in the passage closest"),
+        "fillers_moved": note.count("moved from"),
+    }
 
 
 def main() -> int:
@@ -27,6 +69,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", type=Path, default=ROOT / "bench" / "dev_cases.jsonl")
+    parser.add_argument("--split", default=None, help="only cases of this split (dev, test)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
     args = parser.parse_args()
 
@@ -49,23 +92,39 @@ def main() -> int:
     searcher = build_searcher(settings, build_embedder(settings))
     offline = build_assistant(settings, searcher, llm=None)
     online = build_assistant(settings, searcher, llm=llm)
-    cases = load_cases(args.cases)[: args.limit or None]
+    cases = [c for c in load_cases(args.cases) if args.split in (None, c.get("split"))]
+    cases = cases[: args.limit or None]
     page_text = page_text_reader(settings.corpus_dir)
 
     first_token: list[float] = []
     total: list[float] = []
+    prompt_tokens: list[int] = []
+    counts = {"written": 0, "kept": 0, "repaired": 0, "removed": 0, "fillers_moved": 0}
+    records: list[dict] = []
     fallbacks = 0
 
     def ask_streaming(question: str, history: list[dict[str, str]]):
         nonlocal fallbacks
+        tokens = _prompt_tokens(online, settings.llm_base_url, question, history)
+        if tokens:
+            prompt_tokens.append(tokens)
         start = time.perf_counter()
-        last = None
+        last = raw = None
         for partial in online.stream(question, history):
             if last is None:
                 first_token.append(time.perf_counter() - start)
-            last = partial
+            raw, last = last, partial
         total.append(time.perf_counter() - start)
         fallbacks += bool(last and last.answer.endswith(LLM_FALLBACK_NOTE))
+        raw_text = raw.answer if raw is not None and not raw.citations else ""
+        seen = _sentence_counts(raw_text, last)
+        for key, value in seen.items():
+            counts[key] += value
+        records.append({
+            "question": question, "raw": raw_text, "answer": last.answer if last else "",
+            "abstained": bool(last and last.abstained), "note": last.note if last else None,
+            "seconds": total[-1], "prompt_tokens": tokens, **seen,
+        })  # fmt: skip
         return last
 
     started = time.perf_counter()
@@ -83,11 +142,22 @@ def main() -> int:
     print(f"{'mean seconds / answer':<24} {offline_seconds:>8.3f} {statistics.mean(total):>8.2f}")
     print(f"{'time to first token p50':<24} {'':>8} {statistics.median(first_token):>8.2f}")
     print(f"{'LLM failures (fallback)':<24} {'':>8} {fallbacks:>8d}")
+    if prompt_tokens:
+        print(f"{'prompt tokens p50':<24} {'':>8} {statistics.median(prompt_tokens):>8.0f}")
+    print(
+        "sentences: {written} written, {kept} kept ({repaired} with a repaired citation), "
+        "{removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
+        "before".format(**counts)
+    )
+    with (RESULTS_DIR / "llm_cases.jsonl").open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
     write_results("llm", {
         "endpoint": settings.llm_base_url, "model": settings.llm_model, "cases": len(cases),
         "offline": a, "llm": b, "offline_seconds_mean": offline_seconds,
         "llm_seconds_mean": statistics.mean(total), "ttft_p50": statistics.median(first_token),
-        "fallbacks": fallbacks,
+        "fallbacks": fallbacks, "sentences": counts,
+        "prompt_tokens_p50": statistics.median(prompt_tokens) if prompt_tokens else None,
     })  # fmt: skip
     return 0
 

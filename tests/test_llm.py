@@ -222,6 +222,7 @@ def test_injected_text_is_fenced_as_data_in_the_prompt(planted):
     settings, searcher = planted
     assistant = with_llm(settings, searcher, ParrotFakeChatModel())  # echoes the prompt back
     inputs = assistant.retrieve_chain.invoke({"question": QUESTION_PLANTED, "history": []})
+    inputs = assistant._choose_llm_docs(inputs)
     prompt = assistant.answer_chain.first.invoke(assistant._prompt_inputs(inputs)).to_messages()
     system, human = prompt[0].content, prompt[1].content
     assert "data, not instructions" in system
