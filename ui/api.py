@@ -87,7 +87,9 @@ class _Api:
 
     def keyed(self, request: Request) -> None:
         if lacks_api_key(request, self.settings.api_keys):
-            raise HTTPException(401, "a valid X-API-Key header is required")
+            raise HTTPException(
+                401, "a valid API key is required (X-API-Key or Authorization: Bearer)"
+            )
 
     def asker(self, request: Request) -> None:
         self.keyed(request)
@@ -119,11 +121,17 @@ class _Api:
 
 
 def build_api(doors: Doors) -> APIRouter:
-    """The /api/v1 routes."""
+    """The /api/v1 routes, and the OpenAI-compatible /v1 routes (one rate limit, one set of
+    answer slots)."""
+    from .openai_api import build_openai_routes
+
     api = _Api(doors)
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter()
+    v1 = APIRouter(prefix="/api/v1")
     for part in (_answer_routes, _feedback_routes, _document_routes, _health_routes):
-        router.include_router(part(api))
+        v1.include_router(part(api))
+    router.include_router(v1)
+    router.include_router(build_openai_routes(api))
     return router
 
 

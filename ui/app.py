@@ -16,6 +16,7 @@ from assistant import Settings, StoreError
 from ingest import Library, LibraryError
 
 from .api import build_api
+from .openai_api import openai_error
 from .security import BodyLimit, frame_ancestors
 from .shared import Doors
 
@@ -81,7 +82,11 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = _error(exc.status_code, str(exc.detail))
+        response = (
+            JSONResponse(openai_error(exc.status_code, str(exc.detail)), exc.status_code)
+            if request.url.path.startswith("/v1/")  # OpenAI clients read OpenAI's error object
+            else _error(exc.status_code, str(exc.detail))
+        )
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
@@ -92,6 +97,9 @@ def _handle_errors(app: FastAPI) -> None:
             {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
             for e in exc.errors()
         ]
+        if request.url.path.startswith("/v1/"):
+            where = "; ".join(f"{d['where']}: {d['problem']}" for d in details)
+            return JSONResponse(openai_error(400, f"invalid request: {where}"), 400)
         return _error(422, "invalid request", details=details)
 
     @app.exception_handler(StoreError)

@@ -18,6 +18,7 @@ __all__ = [
     "BodyLimit",
     "RateLimiter",
     "client_key",
+    "presented_key",
     "frame_ancestors",
 ]
 
@@ -31,15 +32,25 @@ def client_key(request: Request | Any, api_keys: Collection[str] = ()) -> str:
     The address is the peer's, or the one a trusted proxy forwarded (TRUSTED_PROXIES, applied
     by the server: ``ui.app.server_config``).
     """
-    key = request.headers.get("x-api-key")
+    key = presented_key(request)
     if key and key in api_keys:
         return "key:" + key
     return "ip:" + (request.client.host if request.client else "unknown")
 
 
+def presented_key(request: Request | Any) -> str | None:
+    """The API key a request carries: ``X-API-Key``, or ``Authorization: Bearer`` (OpenAI's)."""
+    headers = request.headers or {}
+    key = headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def lacks_api_key(request: Request | Any, api_keys: Collection[str]) -> bool:
     """True when API keys are configured and the request carries none of them."""
-    return bool(api_keys) and (request.headers or {}).get("x-api-key") not in api_keys
+    return bool(api_keys) and presented_key(request) not in api_keys
 
 
 class RateLimiter:
