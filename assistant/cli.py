@@ -205,6 +205,63 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from .composition import build_mcp_server
+
+    # stdout carries the protocol: everything else goes to stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    build_mcp_server(settings).run("stdio")
+    return 0
+
+
+def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    from .composition import (
+        build_embedder,
+        build_library,
+        build_searcher,
+        build_store,
+        remove_document,
+    )
+
+    embedder = build_embedder(settings)
+    store = build_store(settings, embedder)
+    library = build_library(settings, embedder, store, build_searcher(settings, embedder, store))
+
+    if args.action == "list":
+        docs = library.documents()
+        if args.json:
+            print(json.dumps(docs, indent=2, ensure_ascii=False))
+        for d in [] if args.json else docs:
+            print(f"{d['source']}\t{d['chunks']} passages\t{d['title']}")
+        return 0
+    if not args.source:
+        return _fail(f"documents {args.action} needs a SOURCE (see: documents list)")
+    found = {d["source"]: d for d in library.documents()}.get(args.source)
+    if found is None:
+        return _fail(f"{args.source}: no such document (see: documents list)")
+    if args.action == "show":
+        print(
+            json.dumps(found, indent=2, ensure_ascii=False)
+            if args.json
+            else "\n".join(f"{k}: {v}" for k, v in found.items())
+        )
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _fail("removing a document needs --yes (or an answer at a terminal)")
+        reply = input(f"remove {args.source} and its {found['chunks']} passages? [y/N] ")
+        if reply.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 1
+    failed = remove_document(library, args.source)
+    if failed:
+        return _fail(f"{args.source}: {failed}")
+    print(json.dumps({"removed": [args.source]}) if args.json else f"removed {args.source}")
+    return 0
+
+
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     from .composition import build_embedder, build_searcher
 
@@ -336,6 +393,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default: PORT, 7860)")
     p.add_argument("--no-sync", action="store_true", help="do not ingest CORPUS_DIR at start")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "mcp",
+        help="serve the library to an MCP client over stdio",
+        description="Run the Model Context Protocol server over stdin/stdout, as desktop "
+        "assistants start it: tools search_library, ask_library, list_documents and the "
+        "resources document://SOURCE. The served app offers the same at /mcp (streamable HTTP).",
+        epilog="example (a desktop assistant's configuration):\n"
+        '  {"mcpServers": {"policy-library": {"command": "/path/to/.venv/bin/policy-assistant",'
+        ' "args": ["mcp"]}}}',
+        formatter_class=formatter,
+    )
+    p.set_defaults(func=cmd_mcp)
+
+    p = sub.add_parser(
+        "documents",
+        help="list, show or remove the library's documents",
+        description="What the HTTP API's /documents routes do, from the command line.",
+        epilog="examples:\n  policy-assistant documents list\n"
+        "  policy-assistant documents show eu-nis2-directive-2022-2555.md --json\n"
+        "  policy-assistant documents remove old-draft.pdf --yes",
+        formatter_class=formatter,
+    )
+    p.add_argument("action", choices=("list", "show", "remove"))
+    p.add_argument("source", nargs="?", help="the document (its name, as `list` shows it)")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--yes", action="store_true", help="remove without asking")
+    p.set_defaults(func=cmd_documents)
 
     p = sub.add_parser(
         "shell",

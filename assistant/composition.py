@@ -219,6 +219,29 @@ def build_web_app(
     return create_app(build_assistant(settings, searcher), library, settings, chat=chat)
 
 
+def remove_document(library: Library, source: str) -> str | None:
+    """Remove one document; None when done, else the one-line reason (the CLI's door: the
+    library's errors stay inside the composition root)."""
+    from ingest import LibraryError
+
+    try:
+        library.remove(source)
+    except LibraryError as exc:
+        return str(exc)
+    return None
+
+
+def build_mcp_server(settings: Settings, embedder: SentenceEmbedder | None = None) -> Any:
+    """The MCP server (``ui.mcp_server``) over the synced store, for the stdio transport."""
+    from ui.mcp_server import build_mcp
+
+    embedder = embedder or build_embedder(settings)
+    store = build_store(settings, embedder)
+    searcher = build_searcher(settings, embedder, store)
+    library = build_library(settings, embedder, store, searcher)
+    return build_mcp(build_assistant(settings, searcher), library, settings)
+
+
 def server_config(app: FastAPI, settings: Settings) -> Any:
     """The uvicorn configuration of ``serve`` (``ui.app.server_config``)."""
     from ui.app import server_config as config

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .answer import Answer
+from .answer import Answer, Citation
 from .answer_types import asks_for
 from .condense import condense_offline
 from .evidence import assess, confidence_features
@@ -190,6 +190,15 @@ class Assistant:
     def ask(self, question: str, history: History | None = None) -> Answer:
         """The complete answer to ``question`` after the earlier turns in ``history``."""
         return self.chain.invoke({"question": question, "history": list(history or [])})
+
+    def search(self, query: str, k: int = 8) -> list[Citation]:
+        """The ``k`` passages that match ``query`` best, as citations (the same objects an answer
+        cites: document, page, locator, quote, link)."""
+        from .retrieval import HybridRetriever
+
+        docs = HybridRetriever(searcher=self.searcher, k=k).invoke(query)
+        base = self.extractive_config.document_base_url
+        return [make_citation(n, doc, base) for n, doc in enumerate(docs, start=1)]
 
     def stream(self, question: str, history: History | None = None) -> Iterator[Answer]:
         """Partial answers as the text grows; the last one is complete and checked, with its

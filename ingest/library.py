@@ -223,6 +223,21 @@ class Library:
             raise LibraryError("no such document")
         return path
 
+    def text_of(self, source: str) -> str:
+        """The document's text as the readers see it: headings marked with ``#``, and a
+        ``[page N]`` line where a PDF page begins."""
+        from .readers import read_document
+
+        path = self.file_of(source)
+        lines: list[str] = []
+        page = None
+        for block in read_document(path, path.read_bytes()).blocks:
+            if block.page is not None and block.page != page:
+                page = block.page
+                lines.append(f"[page {page}]")
+            lines.append(f"{'#' * block.heading_level} {block.text}".strip())
+        return "\n\n".join(lines)
+
     def file_of(self, source: str) -> Path:
         """The file a citation link opens: only a document the library lists, no hidden part."""
         if any(part.startswith(".") for part in source.split("/")) or source not in self.sources():

@@ -72,6 +72,9 @@ def create_app(
     from .embed import build_embed_router
 
     app.include_router(build_embed_router(settings))
+    from .mcp_server import mount_mcp
+
+    mount_mcp(app, assistant, library, settings)
     if chat:
         app = _mount_chat(app, doors)
     return app
