@@ -264,6 +264,7 @@ async def drive(
     timeout: float,
     rate: float = 0.0,
     disconnecting: int = 0,
+    door: str = "api",
 ) -> tuple[list[Sample], float]:
     """``clients`` clients asking in turn until ``duration`` has passed; (samples, elapsed).
 
@@ -300,9 +301,21 @@ async def drive(
                         outcome = "hung up" if r.status_code == 200 else str(r.status_code)
                         samples.append(Sample(sent - start, time.perf_counter() - sent, outcome))
                         continue
-                    response = await http.post("/api/v1/ask", json=body)
+                    if door == "openai":
+                        messages = [
+                            *body.get("history", []),
+                            {"role": "user", "content": body["question"]},
+                        ]
+                        response = await http.post(
+                            "/v1/chat/completions",
+                            json={"model": "policy-assistant", "messages": messages},
+                        )
+                        expected = "citations"
+                    else:
+                        response = await http.post("/api/v1/ask", json=body)
+                        expected = "answer"
                     outcome = str(response.status_code)
-                    if response.status_code == 200 and "answer" not in response.json():
+                    if response.status_code == 200 and expected not in response.json():
                         outcome = "bad body"
                 except httpx.TimeoutException:
                     outcome = "timeout"
@@ -365,46 +378,56 @@ def loadavg() -> float:
 
 
 # --- the two modes -------------------------------------------------------------------------------
-def run_load(config: ServerConfig, args: argparse.Namespace, bodies: list[dict]) -> dict[str, Any]:
+def run_load(
+    config: ServerConfig, args: argparse.Namespace, bodies: list[dict]
+) -> list[dict[str, Any]]:
+    """One server; each door of ``args.doors`` driven in turn on it (side by side)."""
     print(f"server {config.label}: starting ...", file=sys.stderr)
+    results = []
     with Server(config, args.start_timeout) as server:
         pids = server.pids()
         rss_idle = rss_mib(pids)
         first = first_answer(server.url, bodies[0], args.timeout)
         if args.warmup:
             asyncio.run(drive(server.url, bodies, args.clients, args.warmup, args.timeout))
-        load_before, cpu_before = loadavg(), cpu_seconds(pids)
-        client_cpu = time.process_time()
-        print(
-            f"server {config.label}: {args.clients} clients for {args.duration:.0f} s ...",
-            file=sys.stderr,
-        )
-        disconnecting = round(args.clients * args.disconnect_share)
-        samples, elapsed = asyncio.run(
-            drive(
-                server.url,
-                bodies,
-                args.clients,
-                args.duration,
-                args.timeout,
-                disconnecting=disconnecting,
+        for door in args.doors:
+            load_before, cpu_before = loadavg(), cpu_seconds(pids)
+            client_cpu = time.process_time()
+            print(
+                f"server {config.label}, {door}: {args.clients} clients for "
+                f"{args.duration:.0f} s ...",
+                file=sys.stderr,
             )
-        )
-        result = summarise(samples, elapsed)
-        result["disconnecting_clients"] = disconnecting
-        result["answer_slots_after"] = answer_slots(server.url)
-        result.update(
-            config=asdict(config),
-            label=config.label,
-            server_cpu_seconds=cpu_seconds(pids) - cpu_before,
-            client_cpu_seconds=time.process_time() - client_cpu,
-            first_answer_seconds=first,
-            server_rss_mib={"idle": rss_idle, "after": rss_mib(pids)},
-            load_average_1m={"before": load_before, "after": loadavg()},
-        )
-        if result["errors"]:
-            result["server_log_tail"] = server.log_tail()
-    return result
+            # hang-ups are a widget's, so only the JSON API's clients hang up
+            disconnecting = round(args.clients * args.disconnect_share) if door == "api" else 0
+            samples, elapsed = asyncio.run(
+                drive(
+                    server.url,
+                    bodies,
+                    args.clients,
+                    args.duration,
+                    args.timeout,
+                    disconnecting=disconnecting,
+                    door=door,
+                )
+            )
+            result = summarise(samples, elapsed)
+            result["disconnecting_clients"] = disconnecting
+            result["answer_slots_after"] = answer_slots(server.url)
+            result.update(
+                config=asdict(config),
+                door=door,
+                label=config.label if len(args.doors) == 1 else f"{config.label} {door}",
+                server_cpu_seconds=cpu_seconds(pids) - cpu_before,
+                client_cpu_seconds=time.process_time() - client_cpu,
+                first_answer_seconds=first,
+                server_rss_mib={"idle": rss_idle, "after": rss_mib(pids)},
+                load_average_1m={"before": load_before, "after": loadavg()},
+            )
+            if result["errors"]:
+                result["server_log_tail"] = server.log_tail()
+            results.append(result)
+    return results
 
 
 def run_soak(config: ServerConfig, args: argparse.Namespace, bodies: list[dict]) -> dict[str, Any]:
@@ -605,6 +628,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients (50)")
     parser.add_argument(
+        "--doors",
+        type=lambda v: [d.strip() for d in v.split(",")],
+        default=["api"],
+        help="doors driven in turn on each server: api (/api/v1/ask), openai "
+        "(/v1/chat/completions); e.g. api,openai (default api)",
+    )
+    parser.add_argument(
         "--disconnect-share",
         type=float,
         default=0.2,
@@ -628,6 +658,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--name", help="results file name (default: load, or soak)")
     args = parser.parse_args(argv)
     args.config = args.config or [ServerConfig()]
+    if not args.doors or set(args.doors) - {"api", "openai"}:
+        parser.error("--doors takes api, openai or api,openai")
     if args.soak is not None and not 60 < args.soak <= 3600:
         parser.error("--soak takes 61 to 3600 seconds (the first minute is the baseline)")
     if not 0 < args.duration <= 3600 or not 0 < args.clients <= 500:
@@ -654,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"benchmark": "soak", **common, "runs": results}
         name = args.name or "soak"
     else:
-        results = [run_load(c, args, bodies) for c in args.config]
+        results = [r for c in args.config for r in run_load(c, args, bodies)]
         print_load(results, args.clients, args.duration)
         payload = {
             "benchmark": "load",
