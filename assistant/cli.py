@@ -217,24 +217,16 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
-    from .composition import (
-        build_embedder,
-        build_library,
-        build_searcher,
-        build_store,
-        remove_document,
-    )
+    from .composition import open_library, remove_document
 
-    embedder = build_embedder(settings)
-    store = build_store(settings, embedder)
-    library = build_library(settings, embedder, store, build_searcher(settings, embedder, store))
-
+    _, library = open_library(settings)
     if args.action == "list":
         docs = library.documents()
         if args.json:
             print(json.dumps(docs, indent=2, ensure_ascii=False))
-        for d in [] if args.json else docs:
-            print(f"{d['source']}\t{d['chunks']} passages\t{d['title']}")
+        else:
+            for d in docs:
+                print(f"{d['source']}\t{d['chunks']} passages\t{d['title']}")
         return 0
     if not args.source:
         return _fail(f"documents {args.action} needs a SOURCE (see: documents list)")

@@ -231,14 +231,21 @@ def remove_document(library: Library, source: str) -> str | None:
     return None
 
 
+def open_library(
+    settings: Settings, embedder: SentenceEmbedder | None = None
+) -> tuple[HybridSearcher, Library]:
+    """The searcher and the library over the store as it is (no sync)."""
+    embedder = embedder or build_embedder(settings)
+    store = build_store(settings, embedder)
+    searcher = build_searcher(settings, embedder, store)
+    return searcher, build_library(settings, embedder, store, searcher)
+
+
 def build_mcp_server(settings: Settings, embedder: SentenceEmbedder | None = None) -> Any:
     """The MCP server (``ui.mcp_server``) over the synced store, for the stdio transport."""
     from ui.mcp_server import build_mcp
 
-    embedder = embedder or build_embedder(settings)
-    store = build_store(settings, embedder)
-    searcher = build_searcher(settings, embedder, store)
-    library = build_library(settings, embedder, store, searcher)
+    searcher, library = open_library(settings, embedder)
     return build_mcp(build_assistant(settings, searcher), library, settings)
 
 

@@ -5,8 +5,8 @@ passage (``lexical``) and of its word pairs in order (``bigrams``), the cosine o
 embedding with the passage's closest sentence (``best_dense``: meaning, and some help across
 languages), numbers (by value: "EUR 10 million" is "10 000 000", "three months" is 3) and names
 the sentence states that the passage lacks, a negation the passage does not have, and whether the
-sentence is in another language than the passage (then only meaning and numbers can speak). ``bench/support.py`` fits a logistic regression on the hand-labelled
-pairs of ``bench/support_pairs.jsonl`` (paraphrases, swapped numbers, wrong instruments,
+sentence is in another language than the passage (then only meaning and numbers can speak).
+``bench/support.py`` fits a logistic regression on the hand-labelled pairs of ``bench/support_pairs.jsonl`` (paraphrases, swapped numbers, wrong instruments,
 negations, other languages) and chooses the threshold for a stated share of unsupported
 sentences removed; the weights live in ``assistant/support_weights.json``. Sentence length is
 deliberately not a feature: in the labelled set the true sentences are longer than the false
@@ -19,7 +19,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "PassageView",
     "SupportModel",
     "cosine",
+    "embed_sentences",
     "load_support_model",
     "english_share",
     "missing_numbers",
@@ -186,6 +187,14 @@ class PassageView:
         return _missing(sentence, self.numbers)
 
 
+def embed_sentences(
+    views: Sequence[PassageView], embed: Callable[[list[str]], list[list[float]]]
+) -> list[list[list[float]]]:
+    """The embeddings of each view's ``sentences``, in one call to ``embed``."""
+    flat = iter(embed([t for v in views for t in v.sentences]) if views else [])
+    return [[next(flat) for _ in v.sentences] for v in views]
+
+
 def support_features(
     sentence: str,
     passage: PassageView,
@@ -204,18 +213,17 @@ def support_features(
     best_dense = max((cosine(sentence_vector, v) for v in sentence_vectors or ()), default=dense)
     lexical = share(passage.stems)
     other = float(english_share(sentence) < 0.12 and lexical < 0.3)
-    stated = number_values(sentence)
+    stated, missing = number_values(sentence), passage.missing_numbers(sentence)
     return {
         "lexical": lexical,
         "bigrams": len(pairs & passage.bigrams) / len(pairs) if pairs else 0.0,
-        "missing_numbers": float(min(len(passage.missing_numbers(sentence)), 2)),
+        "missing_numbers": float(min(len(missing), 2)),
         "missing_names": float(min(len(names), 3)),
         "added_negation": float(bool(_NEGATION.search(sentence)) and not passage.negated),
         "best_dense": best_dense,
         "other_language": other,
         "other_language_dense": other * best_dense,
-        "other_language_numbers": other
-        * float(bool(stated) and all(v in passage.numbers for v in stated.values())),
+        "other_language_numbers": other * float(bool(stated) and not missing),
     }
 
 

@@ -20,7 +20,13 @@ from langchain_core.documents import Document
 from vectorstore.text import WORD, split_sentences, stems
 
 from .injection import mask_injections
-from .support import PassageView, SupportModel, load_support_model, support_features
+from .support import (
+    PassageView,
+    SupportModel,
+    embed_sentences,
+    load_support_model,
+    support_features,
+)
 
 __all__ = ["SupportCheck", "VerifiedSentence", "answer_sentences", "verify_answer"]
 
@@ -99,10 +105,8 @@ class SupportCheck:
             for i, row in enumerate(table)
         ]
         missing = sorted(set().union(*wanted) - self._sentence_vectors.keys())
-        texts = [t for p in missing for t in self.views[p].sentences]
-        flat = iter(self.embed(texts) if texts else [])
-        for p in missing:
-            self._sentence_vectors[p] = [next(flat) for _ in self.views[p].sentences]
+        embedded = embed_sentences([self.views[p] for p in missing], self.embed)
+        self._sentence_vectors.update(zip(missing, embedded, strict=True))
         for i, (sentence, mine) in enumerate(zip(sentences, own, strict=True)):
             for p in wanted[i]:
                 features = support_features(

@@ -96,6 +96,7 @@ def main() -> int:
         SUPPORT_WEIGHTS_FILE,
         PassageView,
         SupportModel,
+        embed_sentences,
         missing_numbers,
         support,
         support_features,
@@ -112,8 +113,7 @@ def main() -> int:
     sentence_vectors = embedder.embed_documents([p["sentence"] for p in pairs])
     passage_vectors = embedder.embed_documents(contexts)
     views = [PassageView.of(c) for c in contexts]
-    flat = iter(embedder.embed_documents([t for v in views for t in v.sentences]))
-    closest = [[next(flat) for _ in v.sentences] for v in views]
+    closest = embed_sentences(views, embedder.embed_documents)
     rows = [
         support_features(p["sentence"], view, sv, pv, cv)
         for p, view, sv, pv, cv in zip(

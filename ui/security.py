@@ -45,7 +45,9 @@ def presented_key(request: Request | Any) -> str | None:
     if key:
         return key
     scheme, _, token = (headers.get("authorization") or "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def lacks_api_key(request: Request | Any, api_keys: Collection[str]) -> bool:
