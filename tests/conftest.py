@@ -230,3 +230,38 @@ def served(app: Any, settings: Settings | None = None, **config: Any) -> Iterato
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def keyed_settings(tmp_path_factory: Any, name: str, key: str) -> Settings:
+    """NIS2, the 2023 Programme of Action and the catalogue in a fresh corpus and store, with
+    one API key (the doors that speak other protocols are tested on it)."""
+    from assistant.settings import Settings
+
+    root = tmp_path_factory.mktemp(name)
+    corpus = copy_corpus(root, (NIS2, POA_2023, "SOURCES.md"))
+    return Settings(
+        data_dir=root / "data", corpus_dir=corpus, api_keys=[key], rate_limit_per_minute=1000
+    )
+
+
+@contextlib.contextmanager
+def served_web_app(settings: Settings, embedder: Any) -> Iterator[str]:
+    """The web app without the chat, its corpus synced first, on a real server; its URL."""
+    from assistant.composition import build_web_app
+
+    with served(build_web_app(settings, chat=False, sync=True, embedder=embedder)) as url:
+        yield url
+
+
+def ask_json(url: str, question: str, key: str, history: list | None = None) -> dict:
+    """The JSON API's answer (what every other door must cite alike)."""
+    import httpx
+
+    reply = httpx.post(
+        f"{url}/api/v1/ask",
+        json={"question": question, "history": history or []},
+        headers={"X-API-Key": key},
+        timeout=120,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()

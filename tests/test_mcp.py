@@ -14,13 +14,11 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from assistant.composition import build_web_app
 from assistant.settings import Settings
 
-from .conftest import POA_2023, copy_corpus, served
+from .conftest import NIS2, POA_2023, ask_json, keyed_settings, served_web_app
 
 KEY = "mcp-test-key"
-NIS2 = "eu-nis2-directive-2022-2555.md"
 QUESTION = (
     "Within how many hours must an early warning of a significant incident be submitted under NIS2?"
 )
@@ -28,17 +26,12 @@ QUESTION = (
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("mcp")
-    corpus = copy_corpus(root, (NIS2, POA_2023, "SOURCES.md"))
-    return Settings(
-        data_dir=root / "data", corpus_dir=corpus, api_keys=[KEY], rate_limit_per_minute=1000
-    )
+    return keyed_settings(tmp_path_factory, "mcp", KEY)
 
 
 @pytest.fixture(scope="module")
 def url(settings, embedder):
-    app = build_web_app(settings, chat=False, sync=True, embedder=embedder)
-    with served(app) as base:
+    with served_web_app(settings, embedder) as base:
         yield base
 
 
@@ -67,9 +60,7 @@ async def _session_checks(client: Client, url: str) -> None:
     answer = await client.call_tool("ask_library", {"question": QUESTION})
     assert not answer.is_error
     data = answer.structured_content
-    expected = httpx.post(
-        f"{url}/api/v1/ask", json={"question": QUESTION}, headers={"X-API-Key": KEY}, timeout=120
-    ).json()
+    expected = ask_json(url, QUESTION, KEY)
     assert "24 hours" in data["answer"] and not data["abstained"]
     assert data["citations"] == expected["citations"], "the same citations through every door"
 

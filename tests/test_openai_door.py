@@ -8,10 +8,7 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from assistant.composition import build_web_app
-from assistant.settings import Settings
-
-from .conftest import POA_2023, copy_corpus, served
+from .conftest import ask_json, keyed_settings, served_web_app
 
 KEY = "sk-institute-test-key"
 QUESTION = (
@@ -20,35 +17,14 @@ QUESTION = (
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("openai")
-    corpus = copy_corpus(root, ("eu-nis2-directive-2022-2555.md", POA_2023, "SOURCES.md"))
-    return Settings(
-        data_dir=root / "data", corpus_dir=corpus, api_keys=[KEY], rate_limit_per_minute=1000
-    )
-
-
-@pytest.fixture(scope="module")
-def url(settings, embedder):
-    app = build_web_app(settings, chat=False, sync=True, embedder=embedder)
-    with served(app) as base:
+def url(tmp_path_factory, embedder):
+    with served_web_app(keyed_settings(tmp_path_factory, "openai", KEY), embedder) as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def client(url) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
-
-
-def _ask_json(url: str, question: str, history: list | None = None) -> dict:
-    reply = httpx.post(
-        f"{url}/api/v1/ask",
-        json={"question": question, "history": history or []},
-        headers={"X-API-Key": KEY},
-        timeout=120,
-    )
-    assert reply.status_code == 200
-    return reply.json()
 
 
 def test_models_lists_the_library(client):
@@ -64,7 +40,7 @@ def test_completion_carries_the_same_citations_as_the_json_api(client, url):
         ],
     )
     text = completion.choices[0].message.content
-    expected = _ask_json(url, QUESTION)
+    expected = ask_json(url, QUESTION, KEY)
     assert text.startswith(expected["answer"]) and "24 hours" in text
     # a plain client shows the sources as text; a client that knows them reads the list
     assert "\n\nSources:\n[1] " in text
@@ -79,7 +55,7 @@ def test_streaming_ends_with_citations_and_done(client, url):
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    expected = _ask_json(url, QUESTION)
+    expected = ask_json(url, QUESTION, KEY)
     assert text.startswith(expected["answer"]) and "Sources:" in text
     assert len(chunks) > 3, "the answer arrives in pieces"
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -109,17 +85,8 @@ def test_a_follow_up_through_messages_uses_the_history(client, url):
         model="policy-assistant", messages=[*history, {"role": "user", "content": follow_up}]
     )
     # the door passes the history on (without the sources list it added)
-    expected = _ask_json(
-        url,
-        follow_up,
-        [
-            {**history[0]},
-            {
-                **history[1],
-                "content": earlier.choices[0].message.content.split("\n\nSources:\n")[0],
-            },
-        ],
-    )
+    said = earlier.choices[0].message.content.split("\n\nSources:\n")[0]
+    expected = ask_json(url, follow_up, KEY, [history[0], {**history[1], "content": said}])
     assert completion.model_extra["citations"] == expected["citations"]
     assert "24 hours" in completion.choices[0].message.content
 
