@@ -48,22 +48,30 @@ def url(app, settings) -> Iterator[str]:
         yield base
 
 
-def disconnect_mid_stream(base: str, question: str = QUESTION) -> None:
+# each door that streams: the widget's SSE, and the OpenAI-compatible chunks
+STREAMS = {
+    "/api/v1/ask/stream": {"question": QUESTION},
+    "/v1/chat/completions": {"messages": [{"role": "user", "content": QUESTION}], "stream": True},
+}
+
+
+def disconnect_mid_stream(base: str, path: str = "/api/v1/ask/stream") -> None:
     """Send a streamed question over a raw socket, read the first bytes of the reply, hang up."""
     host, port = base.removeprefix("http://").split(":")
-    body = json.dumps({"question": question}).encode()
+    body = json.dumps(STREAMS[path]).encode()
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(
-            b"POST /api/v1/ask/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
         assert sock.recv(20)  # the first bytes arrived: the answer is under way
 
 
-def test_visitors_closing_the_stream_mid_answer_leave_no_slot_taken(url):
+@pytest.mark.parametrize("path", list(STREAMS))
+def test_visitors_closing_the_stream_mid_answer_leave_no_slot_taken(url, path):
     for _ in range(10):
-        disconnect_mid_stream(url)
+        disconnect_mid_stream(url, path)
     started = time.monotonic()
     answer = httpx.post(f"{url}/api/v1/ask", json={"question": QUESTION}, timeout=30)
     assert answer.status_code == 200 and answer.json()["citations"]
@@ -199,10 +207,11 @@ def raw_request(base: str, head: bytes, body_parts: list[bytes]) -> bytes:
         return sock.recv(4096)
 
 
-def test_request_bodies_are_counted_as_they_arrive(url):
+@pytest.mark.parametrize("path", ["/api/v1/ask", "/v1/chat/completions", "/mcp"])
+def test_request_bodies_are_counted_as_they_arrive(url, path):
     head = (
-        b"POST /api/v1/ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\n"
     )
     filler = b'{"question": "What is the OEWG?", "pad": "' + b"x" * 60_000
     chunk = b"x" * 65_536
@@ -211,13 +220,32 @@ def test_request_bodies_are_counted_as_they_arrive(url):
     reply = raw_request(url, head, parts)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
     big = json.dumps({"question": "What is the OEWG?", "pad": "x" * 10**7})
-    r = httpx.post(f"{url}/api/v1/ask", content=big, headers={"content-type": "application/json"})
+    r = httpx.post(f"{url}{path}", content=big, headers={"content-type": "application/json"})
     assert r.status_code == 413 and "KiB limit" in r.json()["error"]
     answer = {"answer": "x" * 10**7, "abstained": False, "citations": []}
     r = httpx.post(
         f"{url}/api/v1/feedback", json={"question": "q", "answer": answer, "liked": True}
     )
     assert r.status_code == 413
+
+
+def test_odd_paths_and_methods_on_the_openai_door_get_its_error_objects(url):
+    for method, path, status in (
+        ("GET", "/v1/chat/completions", 405),
+        ("POST", "/v1/completions", 404),
+        ("GET", "/v1/%2e%2e/api/v1/health", 404),
+    ):
+        r = httpx.request(method, f"{url}{path}")
+        assert r.status_code == status, (method, path)
+        assert set(r.json()["error"]) >= {"message", "type"}, (method, path)
+    r = httpx.post(f"{url}/v1/chat/completions", content=b"{not json", timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    r = httpx.post(
+        f"{url}/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "x" * 5000}]},
+        timeout=30,
+    )
+    assert r.status_code == 413 and "longer than" in r.json()["error"]["message"]
 
 
 def test_feedback_is_limited_per_client(url, settings):

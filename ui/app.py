@@ -123,8 +123,8 @@ def _guard_requests(app: FastAPI, settings: Settings) -> None:
     small_limit = settings.max_request_kb * 1024
 
     def body_limit(method: str, path: str) -> int:
-        """Questions and feedback are small; only uploads may be large."""
-        if path.startswith(("/api/v1/ask", "/api/v1/feedback", "/api/v1/search", "/v1/")):
+        """Questions, feedback and MCP calls are small; only uploads may be large."""
+        if path.startswith(("/api/v1/ask", "/api/v1/feedback", "/api/v1/search", "/v1/", "/mcp")):
             return small_limit
         if path.startswith(("/api/v1/documents", "/gradio_api/upload")):
             return upload_limit
