@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ load
     from .feedback import FeedbackFullError, FeedbackLog
     from .injection import injected_spans
     from .jobs import Job, JobRunner
+    from .scope import Scope, ScopeError, ScopeMatchesNothing
 
 __all__ = [
     "Answer",
@@ -45,6 +46,9 @@ __all__ = [
     "FeedbackLog",
     "Job",
     "JobRunner",
+    "Scope",
+    "ScopeError",
+    "ScopeMatchesNothing",
     "Settings",
     "StoreBusyError",
     "StoreDamagedError",
@@ -73,6 +77,9 @@ _HOMES = {
     "Job": "jobs",
     "JobRunner": "jobs",
     "injected_spans": "injection",
+    "Scope": "scope",
+    "ScopeError": "scope",
+    "ScopeMatchesNothing": "scope",
     **{name: "errors" for name in __all__ if name.startswith("Store")},
     **{name: "composition" for name in __all__ if name.startswith("build_")},
     "run_ingest": "composition",

@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vectorstore.dates import display_date
 from vectorstore.text import WORD, sentence_spans
 
 __all__ = ["Answer", "Citation"]
@@ -29,6 +30,11 @@ class Citation:
     locator: str | None
     quote: str
     url: str
+    # the document's metadata (``DocumentRecord``): issuing body, type, ISO date, symbol
+    body: str | None = None
+    doc_type: str | None = None
+    date: str | None = None
+    symbol: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Citation:
@@ -44,10 +50,21 @@ class Citation:
             parts.append(self.locator)
         return ", ".join(parts)
 
+    def issued(self) -> str:
+        """ "UN General Assembly, 4 December 2023" (either part may be missing)."""
+        return ", ".join(p for p in (self.body, display_date(self.date)) if p)
+
+    def name(self) -> str:
+        """ "A/RES/78/16 (UN General Assembly, 4 December 2023)": the symbol, else the title,
+        with who issued it and when."""
+        issued = self.issued()
+        return (self.symbol or self.title) + (f" ({issued})" if issued else "")
+
     def label(self) -> str:
-        """ "[n] title, p. X, locator" as every door prints it."""
+        """ "[n] A/RES/78/16 (UN General Assembly, 4 December 2023), p. 3, paragraph 5" as
+        every door prints it (the title stands in for a missing symbol)."""
         where = self.where()
-        return f"[{self.n}] {self.title}" + (f", {where}" if where else "")
+        return f"[{self.n}] {self.name()}" + (f", {where}" if where else "")
 
     def span_of(self, sentence: str) -> tuple[int, int] | None:
         """Where an answer's ``sentence`` stands in the quote: verbatim (spacing aside), else

@@ -19,12 +19,14 @@ from .answer_types import asks_for
 from .condense import condense_offline
 from .evidence import assess, confidence_features
 from .extractive import ExtractiveConfig, abstain, candidates, compose_offline, make_citation, score
+from .scope import Scope, ScopeMatchesNothing, scoped
 from .weights import load_weights
 
 __all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
 
 History = Sequence[dict[str, str]]
 log = logging.getLogger(__name__)
+
 
 LLM_FALLBACK_NOTE = (
     "Note: the language model could not be reached, so this answer quotes the documents directly."
@@ -68,7 +70,7 @@ class Assistant:
         # that runs steps in a thread pool, and torch moving between threads costs ~300 ms here.
         self.retrieve_chain = RunnableLambda(
             lambda x: {**x, "query": self._condense(x)}
-        ) | RunnableLambda(lambda x: {**x, "docs": self.retriever.invoke(x["query"])})
+        ) | RunnableLambda(lambda x: {**x, "docs": self._retrieve(x["query"], x.get("scope"))})
         self.chain = self.retrieve_chain | RunnableLambda(self._answer)
         if llm is not None:
             from langchain_core.output_parsers import StrOutputParser
@@ -93,6 +95,11 @@ class Assistant:
             except Exception as exc:  # any endpoint failure: fall back, never crash
                 log.warning("LLM condense failed, using the offline one: %s", exc)
         return condense_offline(question, history)
+
+    def _retrieve(self, query: str, scope: Scope | None) -> list[Any]:
+        if not scope:
+            return self.retriever.invoke(query)
+        return self.retriever.model_copy(update={"scope": scope}).invoke(query)
 
     def _gate(self, inputs: dict[str, Any]) -> Answer | None:
         """The abstention, when the passages do not answer the question; else None.
@@ -123,6 +130,9 @@ class Assistant:
         return compose_offline(question, query, inputs["docs"], self.extractive_config, idf, cands)
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
+        return scoped(self._answer_unscoped(inputs), inputs.get("scope"))
+
+    def _answer_unscoped(self, inputs: dict[str, Any]) -> Answer:
         gated = self._gate(inputs)
         if gated is not None:
             return gated
@@ -187,29 +197,43 @@ class Assistant:
         )
 
     # --- public API -----------------------------------------------------------------------------
-    def ask(self, question: str, history: History | None = None) -> Answer:
-        """The complete answer to ``question`` after the earlier turns in ``history``."""
-        return self.chain.invoke({"question": question, "history": list(history or [])})
+    def ask(
+        self, question: str, history: History | None = None, scope: Scope | None = None
+    ) -> Answer:
+        """The complete answer to ``question`` after the earlier turns in ``history``, from the
+        documents ``scope`` admits (``vectorstore.Scope``; None: the whole library)."""
+        empty = self._empty_scope(scope)
+        if empty is not None:
+            return empty
+        inputs = {"question": question, "history": list(history or []), "scope": scope}
+        return self.chain.invoke(inputs)
 
-    def search(self, query: str, k: int = 8) -> list[Citation]:
+    def search(self, query: str, k: int = 8, scope: Scope | None = None) -> list[Citation]:
         """The ``k`` passages that match ``query`` best, as citations (the same objects an answer
-        cites: document, page, locator, quote, link)."""
+        cites: document, page, locator, quote, link, metadata)."""
         from .retrieval import HybridRetriever
 
-        docs = HybridRetriever(searcher=self.searcher, k=k).invoke(query)
+        empty = self._empty_scope(scope)
+        if empty is not None:
+            raise ScopeMatchesNothing(empty.answer)
+        docs = HybridRetriever(searcher=self.searcher, k=k, scope=scope).invoke(query)
         base = self.extractive_config.document_base_url
         return [make_citation(n, doc, base) for n, doc in enumerate(docs, start=1)]
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[Answer]:
+    def stream(
+        self, question: str, history: History | None = None, scope: Scope | None = None
+    ) -> Iterator[Answer]:
         """Partial answers as the text grows; the last one is complete and checked, with its
         citations. With an LLM, partial answers carry the model's raw tokens."""
-        if self.llm is None:
-            yield from self._stream_offline(self.ask(question, history))
+        if self.llm is None or self._empty_scope(scope) is not None:
+            yield from self._stream_offline(self.ask(question, history, scope))
             return
-        inputs = self.retrieve_chain.invoke({"question": question, "history": list(history or [])})
+        inputs = self.retrieve_chain.invoke(
+            {"question": question, "history": list(history or []), "scope": scope}
+        )
         gated = self._gate(inputs)
         if gated is not None:
-            yield gated
+            yield scoped(gated, scope)
             return
         inputs = self._choose_llm_docs(inputs)
         text = ""
@@ -220,7 +244,14 @@ class Assistant:
         except Exception as exc:
             yield self._fallback(inputs, exc)
             return
-        yield self._checked(text, inputs)
+        yield scoped(self._checked(text, inputs), scope)
+
+    def _empty_scope(self, scope: Scope | None) -> Answer | None:
+        """The answer to any question asked within a scope that admits no document."""
+        if not scope or self.searcher.allowed(scope):
+            return None
+        text = f"No document in the library matches the scope ({scope.describe()})."
+        return Answer(text, True, [], note="empty scope")
 
     @staticmethod
     def _stream_offline(answer: Answer) -> Iterator[Answer]:

@@ -94,6 +94,10 @@ def make_citation(n: int, doc: Document, base_url: str) -> Citation:
         locator=meta.get("locator"),
         quote=doc.page_content,
         url=url,
+        body=meta.get("body"),
+        doc_type=meta.get("doc_type"),
+        date=meta.get("date"),
+        symbol=meta.get("symbol"),
     )
 
 

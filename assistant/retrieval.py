@@ -8,21 +8,28 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-__all__ = ["HybridRetriever"]
+__all__ = ["DOCUMENT_FIELDS", "HybridRetriever"]
+
+DOCUMENT_FIELDS = ("body", "doc_type", "date", "symbol")
 
 
 class HybridRetriever(BaseRetriever):
-    """Wraps a ``vectorstore.HybridSearcher``; metadata carries source, page, locator and scores."""
+    """Wraps a ``vectorstore.HybridSearcher``; metadata carries source, page, locator, scores
+    and the document's metadata (issuing body, type, date, symbol). ``scope`` (a
+    ``vectorstore.Scope``) limits the documents searched."""
 
     searcher: Any
     k: int = 8
+    scope: Any = None
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         docs = []
-        for hit in self.searcher.search(query, k=self.k):
+        records = self.searcher.documents
+        for hit in self.searcher.search(query, k=self.k, scope=self.scope):
             c = hit.chunk
+            record = records.get(c.source)
             docs.append(
                 Document(
                     id=c.id,
@@ -36,6 +43,7 @@ class HybridRetriever(BaseRetriever):
                         "score": hit.score,
                         "dense_score": hit.dense_score,
                         "lexical_score": hit.lexical_score,
+                        **{f: getattr(record, f, None) for f in DOCUMENT_FIELDS},
                     },
                 )
             )

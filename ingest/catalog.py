@@ -1,10 +1,13 @@
-"""The corpus catalogue: titles and original links for documents, read from SOURCES.md tables."""
+"""The corpus catalogue: titles, original links and metadata (issuing body, type, ISO date,
+symbol) for documents, read from SOURCES.md tables."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from vectorstore.dates import iso_date
 
 __all__ = ["CatalogEntry", "read_catalog"]
 
@@ -13,6 +16,10 @@ __all__ = ["CatalogEntry", "read_catalog"]
 class CatalogEntry:
     title: str | None
     url: str | None
+    body: str | None = None
+    doc_type: str | None = None
+    date: str | None = None  # ISO, as precise as the catalogue gives it
+    symbol: str | None = None
 
 
 def _cells(line: str) -> list[str]:
@@ -30,10 +37,16 @@ def _title(cell: str) -> str | None:
     return title or None
 
 
-def read_catalog(path: Path) -> dict[str, CatalogEntry]:
-    """Entries keyed by file name, from every Markdown table with a ``file`` and a ``title`` column.
+def _iso(cell: str) -> str | None:
+    """The ISO date a ``date`` cell starts with ("2023-12-04 (adopted; issued 6 Dec 2023)")."""
+    return iso_date(cell, iso_only=True)
 
-    A missing or unreadable catalogue is an empty one: titles then come from the documents.
+
+def read_catalog(path: Path) -> dict[str, CatalogEntry]:
+    """Entries keyed by file name, from every Markdown table with a ``file`` and a ``title`` column
+    (and, where the table has them, ``body``, ``type``, ``date`` and ``symbol``).
+
+        A missing or unreadable catalogue is an empty one: titles then come from the documents.
     """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -59,5 +72,12 @@ def read_catalog(path: Path) -> dict[str, CatalogEntry]:
         url = next(
             (row[c] for c in columns if "url" in c and row.get(c, "").startswith("http")), None
         )
-        entries[name] = CatalogEntry(title=_title(row.get("title", "")), url=url)
+        entries[name] = CatalogEntry(
+            title=_title(row.get("title", "")),
+            url=url,
+            body=_plain(row.get("body", "")) or None,
+            doc_type=_plain(row.get("type", "")) or None,
+            date=_iso(_plain(row.get("date", ""))),
+            symbol=_plain(row.get("symbol", "")) or None,
+        )
     return entries

@@ -25,3 +25,4 @@ class ParsedDocument:
     blocks: list[Block]
     pages: int | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "2 pages without text were skipped"
+    date: str | None = None  # ISO, when the file states it (a Markdown file's front matter)

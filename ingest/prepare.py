@@ -13,6 +13,7 @@ from . import chunking
 from .catalog import CatalogEntry
 from .chunking import ChunkingConfig, DraftChunk, embedding_text, pack
 from .errors import IngestError, TooManyPassagesError
+from .metadata import with_metadata
 from .readers import read_document
 from .structure import annotate
 
@@ -74,8 +75,12 @@ def prepare_document(
     catalog: dict[str, CatalogEntry],
     *,
     max_passages: int = MAX_PASSAGES_PER_DOCUMENT,
+    previous: DocumentRecord | None = None,
 ) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
     """Parse and chunk one file: (record, chunks, texts to embed, notes).
+
+    ``previous`` is the committed version of the same document: an editor's metadata on it
+    carries over to the new one.
 
     A document that would make more than ``max_passages`` passages is refused; the check runs
     first on a lower bound (a passage holds at most ``config.max_tokens`` tokens and every word
@@ -128,4 +133,4 @@ def prepare_document(
         notes="; ".join(parsed.notes) or None,
         chunking=chunking.CHUNKER_VERSION,
     )
-    return record, chunks, texts, parsed.notes
+    return with_metadata(record, entry, parsed, previous), chunks, texts, parsed.notes

@@ -23,6 +23,7 @@ from . import chunking
 from .catalog import read_catalog
 from .chunking import ChunkingConfig
 from .errors import IngestError, TooLargeError
+from .metadata import stamp, with_metadata
 from .prepare import MAX_PASSAGES_PER_DOCUMENT, prepare_document
 from .readers import SUPPORTED_SUFFIXES, read_document
 
@@ -45,6 +46,7 @@ class IngestReport:
     chunks_written: int = 0
     elapsed: float = 0.0
     rebuilt: bool = False  # the store was unreadable and was rebuilt from the corpus folder
+    relabelled: list[str] = field(default_factory=list)  # unchanged files, metadata re-derived
 
     @property
     def ok(self) -> bool:
@@ -57,10 +59,11 @@ class IngestReport:
     def summary(self) -> str:
         duplicates = f", {len(self.duplicates)} duplicate(s) skipped" if self.duplicates else ""
         rebuilt = "store rebuilt (it could not be read); " if self.rebuilt else ""
+        relabelled = f", metadata of {len(self.relabelled)} re-read" if self.relabelled else ""
         return (
             f"{rebuilt}added {len(self.added)}, updated {len(self.updated)}, unchanged "
             f"{len(self.unchanged)}, removed {len(self.removed)}, failed {len(self.failed)}; "
-            f"{self.chunks_written} chunks written in {self.elapsed:.1f} s{duplicates}"
+            f"{self.chunks_written} chunks written in {self.elapsed:.1f} s{duplicates}{relabelled}"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class IngestReport:
             "duplicates": [{"source": s, "original": o} for s, o in self.duplicates],
             "chunks_written": self.chunks_written,
             "rebuilt": self.rebuilt,
+            "relabelled": self.relabelled,
             "elapsed": round(self.elapsed, 3),
         }
 
@@ -272,6 +276,7 @@ class _Run:
                 chunking.CHUNKER_VERSION,
             ):
                 report.unchanged.append(source)  # (a file cut by an older chunker is re-chunked)
+                self.relabel(path, source, data, known)
                 return
             original = self.owners.get(content_hash, source)
             if original != source:
@@ -290,6 +295,7 @@ class _Run:
                 self.embedder.tokenizer,
                 self.catalog,
                 max_passages=self.options.max_passages,
+                previous=known,
             )
         except IngestError as exc:
             report.failed.append((source, str(exc)))
@@ -311,6 +317,19 @@ class _Run:
         self.chunk_bar.total += len(chunks)
         self.chunk_bar.refresh()
         self.buffered += len(chunks)
+
+    def relabel(self, path: Path, source: str, data: bytes, known: DocumentRecord) -> None:
+        """Re-derive an unchanged document's metadata when the catalogue's values for it (or
+        the derivation) changed since it was committed: a parse, no embedding."""
+        entry = self.catalog.get(source) or self.catalog.get(path.name)
+        if known.meta_stamp == stamp(entry):
+            return
+        try:
+            parsed = read_document(path, data)
+        except Exception:  # it was read when committed; the metadata stays as it was
+            return
+        self.store.update_record(with_metadata(known, entry, parsed, known))
+        self.report.relabelled.append(source)
 
     def flush(self) -> None:
         """Embed what is pending and commit it, document by document."""

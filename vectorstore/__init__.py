@@ -16,12 +16,15 @@ from .errors import (
 )
 from .hybrid import HybridSearcher, SearchHit
 from .records import Chunk, DocumentRecord, chunk_id, doc_key
+from .scope import Scope, ScopeError
 
 __all__ = [
     "Chunk",
     "ChunkStore",
     "DocumentRecord",
     "HybridSearcher",
+    "Scope",
+    "ScopeError",
     "SearchHit",
     "SentenceEmbedder",
     "StoreBusyError",

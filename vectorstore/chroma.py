@@ -419,13 +419,26 @@ class ChunkStore:
 
     def commit_document(self, record: DocumentRecord) -> None:
         """Make ``record``'s chunks the visible version of its document, then drop older ones."""
-        self.manifest.upsert(
-            ids=[record.source], embeddings=[_MANIFEST_VECTOR], metadatas=[record.metadata()]
-        )
-        self.generation += 1
+        self._write_record(record)
         self.chunks.delete(
             where={"$and": [{"source": record.source}, {"doc_key": {"$ne": record.key}}]}
         )
+
+    def update_record(self, record: DocumentRecord) -> None:
+        """Replace a committed document's manifest record (its metadata) without touching its
+        passages; the record must be of the committed version."""
+        self._write_record(record)
+
+    def _write_record(self, record: DocumentRecord) -> None:
+        # Chroma's upsert merges metadata into the stored record: a field now empty is sent as
+        # None, which deletes it, or the old version's value would stay
+        meta = {name: None for name in DocumentRecord.__dataclass_fields__ if name != "extra"}
+        self.manifest.upsert(
+            ids=[record.source],
+            embeddings=[_MANIFEST_VECTOR],
+            metadatas=[{**meta, **record.metadata()}],
+        )
+        self.generation += 1
 
     def remove_document(self, source: str) -> None:
         self.manifest.delete(ids=[source])
@@ -489,8 +502,11 @@ class ChunkStore:
         }
         return [found.get(i) if i else None for i in ids]
 
-    def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
-        """The ``k`` nearest chunks with cosine similarity (approximate: HNSW)."""
+    def dense_search(
+        self, vector: Sequence[float], k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """The ``k`` nearest chunks with cosine similarity (approximate: HNSW); only chunks
+        matching the Chroma filter ``where`` when given."""
 
         def query() -> Any:
             n = min(k, self.chunks.count())
@@ -499,6 +515,7 @@ class ChunkStore:
             return self.chunks.query(
                 query_embeddings=[list(map(float, vector))],
                 n_results=n,
+                where=where,
                 include=["documents", "metadatas", "distances"],
             )
 

@@ -16,6 +16,7 @@ from .errors import StoreDamagedError
 from .fusion import reciprocal_rank_fusion, weighted_score_fusion
 from .lexical import INDEX_CONFIG, LexicalIndex
 from .records import Chunk, DocumentRecord
+from .scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -157,33 +158,54 @@ class HybridSearcher:
             if index is not None:
                 return index
         visible = {r.key for r in records.values()}
-        items = ((c.id, lexical_text(c)) for c in self.store.iter_chunks() if c.key in visible)
+        items = (
+            (c.id, lexical_text(c), c.source) for c in self.store.iter_chunks() if c.key in visible
+        )
         index = LexicalIndex.build(items, signature)
         index.save(self.lexical_dir)
         return index
 
     # --- searching --------------------------------------------------------------------------------
-    def dense(self, query: str, k: int) -> list[tuple[Chunk, float]]:
+    def allowed(self, scope: Scope | None) -> frozenset[str] | None:
+        """The documents ``scope`` admits (None: no scope, the whole library)."""
+        if not scope:
+            return None
         self.refresh()
+        return scope.sources(self.documents.values())
+
+    def dense(
+        self, query: str, k: int, allowed: frozenset[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        self.refresh()
+        if allowed is not None and not allowed:
+            return []
         vector = self.embedder.embed_query(query)
+        # a scope is a Chroma filter, so the k nearest are the k nearest in scope
+        where = {"source": {"$in": sorted(allowed)}} if allowed is not None else None
         # over-fetch a little: chunks of uncommitted versions are dropped below
         try:
-            hits = self.store.dense_search(vector, k + 16)
+            hits = self.store.dense_search(vector, k + 16, where=where)
         except StoreDamagedError as exc:  # the vector index only: passages may still be readable
             log.error("dense search failed, answering from the lexical index only: %s", exc)
             return []
         return [(c, s) for c, s in hits if self._is_visible(c)][:k]
 
-    def lexical(self, query: str, k: int) -> list[tuple[str, float]]:
+    def lexical(
+        self, query: str, k: int, allowed: frozenset[str] | None = None
+    ) -> list[tuple[str, float]]:
         self.refresh()
         assert self._lexical is not None
-        return self._lexical.search(query, k)
+        if allowed is not None and not allowed:
+            return []
+        return self._lexical.search(query, k, allowed)
 
-    def search(self, query: str, k: int = 8) -> list[SearchHit]:
-        """The ``k`` best passages for ``query``, best first."""
+    def search(self, query: str, k: int = 8, scope: Scope | None = None) -> list[SearchHit]:
+        """The ``k`` best passages for ``query``, best first; only from the documents ``scope``
+        admits when one is given (retrieval is filtered, so k come back when k match)."""
         depth = max(self.depth, k)
-        dense = self.dense(query, depth)
-        lexical = self.lexical(query, depth)
+        allowed = self.allowed(scope)
+        dense = self.dense(query, depth, allowed)
+        lexical = self.lexical(query, depth, allowed)
         dense_ranking = [(c.id, s) for c, s in dense]
         if self.fusion == "rrf":
             fused = reciprocal_rank_fusion([dense_ranking, lexical])
@@ -200,7 +222,9 @@ class HybridSearcher:
         return [
             SearchHit(known[id_], score, dense_scores.get(id_), lexical_scores.get(id_))
             for id_, score in top
-            if id_ in known and self._is_visible(known[id_])
+            if id_ in known
+            and self._is_visible(known[id_])
+            and (allowed is None or known[id_].source in allowed)
         ]
 
     def _boost_units(

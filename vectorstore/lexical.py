@@ -25,7 +25,9 @@ TOKEN_PATTERN = r"(?u)\b\w+\b"
 BM25_K1 = 0.9
 BM25_B = 0.4
 # what the index depends on besides the documents: a saved index built otherwise is rebuilt
-INDEX_CONFIG = f"bm25s k1={BM25_K1} b={BM25_B} tokens={TOKEN_PATTERN} stem={STEMMER_LANGUAGE}"
+INDEX_CONFIG = (
+    f"bm25s k1={BM25_K1} b={BM25_B} tokens={TOKEN_PATTERN} stem={STEMMER_LANGUAGE} sources"
+)
 
 
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -42,38 +44,57 @@ def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
 
 
 class LexicalIndex:
-    """A BM25 index over chunk ids; ``signature`` names the store state it was built from."""
+    """A BM25 index over chunk ids, with each chunk's document (``sources``) so that a search
+    can be limited to some documents; ``signature`` names the store state it was built from."""
 
-    def __init__(self, ids: list[str], bm25: Any, signature: str) -> None:
+    def __init__(self, ids: list[str], sources: list[str], bm25: Any, signature: str) -> None:
         self.ids = ids
+        self.sources = sources
         self.bm25 = bm25
         self.signature = signature
         self._stemmer = stemmer()
 
     @classmethod
-    def build(cls, items: Iterable[tuple[str, str]], signature: str) -> LexicalIndex:
-        """Index ``(chunk id, text)`` pairs."""
+    def build(cls, items: Iterable[tuple[str, str, str]], signature: str) -> LexicalIndex:
+        """Index ``(chunk id, text, source)`` triples."""
         import bm25s
 
         ids: list[str] = []
         texts: list[str] = []
-        for id_, text in items:
+        sources: list[str] = []
+        for id_, text, source in items:
             ids.append(id_)
             texts.append(text)
+            sources.append(source)
         bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         if texts:
             bm25.index(tokenize(texts, stemmer()), show_progress=False)
-        return cls(ids, bm25, signature)
+        return cls(ids, sources, bm25, signature)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Up to ``k`` (chunk id, BM25 score) pairs with a positive score, best first."""
+    def _mask(self, allowed: frozenset[str]) -> Any:
+        import numpy as np
+
+        return np.fromiter(
+            (s in allowed for s in self.sources), dtype=np.float32, count=len(self.ids)
+        )
+
+    def search(
+        self, query: str, k: int, allowed: frozenset[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Up to ``k`` (chunk id, BM25 score) pairs with a positive score, best first; only
+        chunks of the ``allowed`` documents when given."""
         if not self.ids:
             return []
         tokens = tokenize([query], self._stemmer)
         if not tokens[0]:
             return []
+        mask = self._mask(allowed) if allowed is not None else None
         docs, scores = self.bm25.retrieve(
-            tokens, k=min(k, len(self.ids)), show_progress=False, n_threads=1
+            tokens,
+            k=min(k, len(self.ids)),
+            show_progress=False,
+            n_threads=1,
+            weight_mask=mask,
         )
         return [
             (self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0
@@ -107,6 +128,11 @@ class LexicalIndex:
         if self.ids:
             self.bm25.save(str(tmp / "bm25"))
         (tmp / "ids.json").write_text(json.dumps(self.ids))
+        names = sorted(set(self.sources))
+        number = {name: i for i, name in enumerate(names)}
+        (tmp / "sources.json").write_text(
+            json.dumps({"names": names, "of": [number[s] for s in self.sources]})
+        )
         (tmp / "signature").write_text(self.signature)
         old = folder.with_name(folder.name + ".old")
         if folder.exists():
@@ -124,10 +150,14 @@ class LexicalIndex:
         try:
             signature = (folder / "signature").read_text()
             ids = json.loads((folder / "ids.json").read_text())
+            saved = json.loads((folder / "sources.json").read_text())
+            sources = [saved["names"][i] for i in saved["of"]]
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if ids else bm25s.BM25()
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
             return None
-        return cls(ids, bm25, signature)
+        if len(sources) != len(ids):
+            return None
+        return cls(ids, sources, bm25, signature)
 
     @staticmethod
     def saved_signature(folder: Path) -> str | None:

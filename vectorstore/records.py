@@ -87,11 +87,23 @@ class DocumentRecord:
     url: str | None = None
     notes: str | None = None
     chunking: str | None = None  # the chunker version that cut it (None: before versions)
+    # who issued it, what it is, when (ISO: YYYY-MM-DD, or YYYY-MM / YYYY when the document
+    # gives no day) and its official symbol: from the catalogue or the text (ingest/metadata.py)
+    body: str | None = None
+    doc_type: str | None = None
+    date: str | None = None
+    symbol: str | None = None
+    edited: str | None = None  # the metadata fields an editor set, comma-separated: kept on sync
+    meta_stamp: str | None = None  # what its metadata was derived from (ingest.metadata.stamp)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
         return doc_key(self.source, self.content_hash, self.chunking)
+
+    @property
+    def edited_fields(self) -> set[str]:
+        return set(filter(None, (self.edited or "").split(",")))
 
     def metadata(self) -> dict[str, Any]:
         meta = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}

@@ -48,6 +48,13 @@ def _front_matter_title(front: str) -> str | None:
     return _clean(value.replace("\\_", " ").replace('\\"', '"'))
 
 
+def front_matter_date(text: str) -> str | None:
+    """The ISO ``date:`` of the YAML front matter, if it has one."""
+    m = _FRONT_MATTER.match(text)
+    found = m and re.search(r"^date:\s*['\"]?(\d{4}-\d{2}-\d{2})\b", m.group(1), re.M)
+    return found.group(1) if found else None
+
+
 def parse_markdown(text: str) -> tuple[str | None, list[Block]]:
     """(title from front matter or first H1, blocks)."""
     title = None
@@ -92,9 +99,13 @@ def parse_markdown(text: str) -> tuple[str | None, list[Block]]:
 
 
 def read_markdown(path: Path, data: bytes) -> ParsedDocument:
-    title, blocks = parse_markdown(decode_text(data))
+    text = decode_text(data)
+    title, blocks = parse_markdown(text)
     if not any(not b.heading_level for b in blocks):
         raise EmptyDocumentError("the file has no text")
     return ParsedDocument(
-        title=title or path.stem.replace("-", " ").replace("_", " "), kind="md", blocks=blocks
+        title=title or path.stem.replace("-", " ").replace("_", " "),
+        kind="md",
+        blocks=blocks,
+        date=front_matter_date(text),
     )
