@@ -50,6 +50,9 @@ class Citation:
             parts.append(self.locator)
         return ", ".join(parts)
 
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
     def issued(self) -> str:
         """ "UN General Assembly, 4 December 2023" (either part may be missing)."""
         return ", ".join(p for p in (self.body, display_date(self.date)) if p)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
 
 from .environment import configure_environment
+from .scope import Scope, ScopeError
 from .settings import Settings, SettingsInvalidError, load_settings
 
 __all__ = ["main"]
@@ -21,11 +23,15 @@ EPILOG_INGEST = """examples:
 EPILOG_SEARCH = """examples:
   policy-assistant search "incident reporting deadlines under NIS2"
   policy-assistant search "Article 23" -k 3 --json
+  policy-assistant search "incident reporting" --body "European Union" --since 2021-01-01
 """
 EPILOG_ASK = """examples:
   policy-assistant ask "What must essential entities report under NIS2, and when?"
   policy-assistant ask "And when was it adopted?" --history turns.json
   policy-assistant ask --batch questions.jsonl --json > answers.jsonl
+  policy-assistant ask "What did States agree on capacity-building?" --body "UN General Assembly" \\
+      --type resolution --since 2021
+  policy-assistant ask "What must be reported?" --doc eu-nis2-directive-2022-2555.md
 """
 EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl
@@ -40,9 +46,9 @@ EPILOG_SERVE = """examples:
 EPILOG_SHELL = """Type a question or keywords at the prompt; an empty line or Ctrl-D quits."""
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,19 +77,36 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _scope_of(args: argparse.Namespace) -> Scope:
+    """The scope the --body/--type/--since/--until/--doc options give (ScopeError if bad)."""
+    return Scope.make(args.body, args.type, args.since, args.until, args.doc)
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .composition import build_embedder, build_searcher
 
+    try:
+        scope = _scope_of(args).within(settings.scope()) or None
+    except ScopeError as exc:
+        return _fail(str(exc), 2)
     searcher = build_searcher(settings, build_embedder(settings))
-    hits = searcher.search(args.query, k=args.k or settings.search_k)
+    if scope and not searcher.allowed(scope):
+        return _fail(f"no document in the library matches the scope ({scope.describe()})")
+    hits = searcher.search(args.query, k=args.k or settings.search_k, scope=scope)
     if args.json:
-        print(json.dumps([h.as_json() for h in hits], indent=2, ensure_ascii=False))
+        rows = [{**h.as_json(), **_metadata(searcher, h.chunk.source)} for h in hits]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     if not hits:
         print("no passage matches")
     for rank, hit in enumerate(hits, start=1):
         print(_format_hit(rank, hit))
     return 0
+
+
+def _metadata(searcher, source: str) -> dict[str, str | None]:
+    record = searcher.documents.get(source)
+    return {f: getattr(record, f, None) for f in ("body", "doc_type", "date", "symbol")}
 
 
 def _format_hit(rank: int, hit) -> str:
@@ -119,11 +142,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             from .evaluate import load_cases
 
             cases = load_cases(Path(args.batch))
+        scope = _scope_of(args)
     except (OSError, ValueError) as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 2 if isinstance(exc, ScopeError) else 1)
     assistant = build_assistant(settings)
     if cases is None:
-        answer = assistant.ask(args.question, history)
+        answer = assistant.ask(args.question, history, scope)
         print(
             json.dumps(answer.as_json(), ensure_ascii=False, indent=2)
             if args.json
@@ -131,7 +155,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     for case in cases:
-        answer = assistant.ask(case["question"], case.get("history") or [])
+        answer = assistant.ask(case["question"], case.get("history") or [], scope)
         if args.json:
             print(
                 json.dumps({"question": case["question"], **answer.as_json()}, ensure_ascii=False)
@@ -147,14 +171,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         cases = load_cases(Path(args.cases))
+        scope = _scope_of(args)
     except (OSError, ValueError) as exc:
-        return _fail(str(exc))
+        return _fail(str(exc), 2 if isinstance(exc, ScopeError) else 1)
     if args.split:
         cases = [c for c in cases if c.get("split") == args.split]
         if not cases:
             return _fail(f"no case of {args.cases} is in the {args.split!r} split")
     assistant = build_assistant(settings)
-    report = evaluate(cases, assistant.ask, page_text_reader(settings.corpus_dir))
+    report = evaluate(
+        cases, functools.partial(assistant.ask, scope=scope), page_text_reader(settings.corpus_dir)
+    )
     if args.details:
         for r in report.results:
             flag = "ABSTAIN" if r.answer.abstained else "answer "
@@ -272,6 +299,23 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_scope_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "scope", "ask within part of the library (`documents list` shows bodies, types, dates)"
+    )
+    group.add_argument(
+        "--body", action="append", metavar="BODY", help='issuing body, e.g. "European Union"'
+    )
+    group.add_argument(
+        "--type", action="append", metavar="TYPE", help="document type, e.g. resolution"
+    )
+    group.add_argument("--since", metavar="DATE", help="dated on or after (ISO, e.g. 2021-01-01)")
+    group.add_argument("--until", metavar="DATE", help="dated on or before (ISO)")
+    group.add_argument(
+        "--doc", action="append", metavar="SOURCE", help="a document, by name (repeatable)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policy-assistant",
@@ -318,8 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--json",
         action="store_true",
-        help="print a JSON array of {source, title, page, locator, score, text}",
+        help="print a JSON array of {source, title, page, locator, score, text, body, "
+        "doc_type, date, symbol}",
     )
+    _add_scope_options(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
@@ -341,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.jsonl",
         help='answer each line {"question": ..., "history": [...]}; one output line each',
     )
+    _add_scope_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser(
@@ -370,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="maximum share of answerable questions abstained",
     )
+    _add_scope_options(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

@@ -121,6 +121,7 @@ def build_assistant(
         ),
         min_confidence=settings.answer_min_confidence,
         min_similarity=settings.abstain_min_similarity,
+        fixed_scope=settings.scope(),
     )
 
 

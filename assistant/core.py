@@ -38,7 +38,8 @@ class Assistant:
 
     ``searcher`` is a ``vectorstore.HybridSearcher`` (anything with ``search``, ``term_weights``
     and ``term_coverage``); ``llm`` an optional LangChain chat model. The CLI, the HTTP API and
-    the UI all call ``ask`` or ``stream``.
+    the UI all call ``ask`` or ``stream``. Every scope a caller gives is narrowed to
+    ``fixed_scope`` (the FIXED_SCOPE setting): a door can narrow what is searched, never widen it.
     """
 
     def __init__(
@@ -52,12 +53,14 @@ class Assistant:
         llm_passages: int = 4,
         min_confidence: float | None = None,
         min_similarity: float = 0.3,
+        fixed_scope: Scope | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
         from .retrieval import HybridRetriever
 
         self.searcher = searcher
+        self.fixed_scope = fixed_scope or Scope()
         self.extractive_config = compose or ExtractiveConfig()
         self.retriever = HybridRetriever(searcher=searcher, k=k)
         self.llm = llm
@@ -202,6 +205,7 @@ class Assistant:
     ) -> Answer:
         """The complete answer to ``question`` after the earlier turns in ``history``, from the
         documents ``scope`` admits (``vectorstore.Scope``; None: the whole library)."""
+        scope = self.narrowed(scope)
         empty = self._empty_scope(scope)
         if empty is not None:
             return empty
@@ -213,6 +217,7 @@ class Assistant:
         cites: document, page, locator, quote, link, metadata)."""
         from .retrieval import HybridRetriever
 
+        scope = self.narrowed(scope)
         empty = self._empty_scope(scope)
         if empty is not None:
             raise ScopeMatchesNothing(empty.answer)
@@ -225,6 +230,7 @@ class Assistant:
     ) -> Iterator[Answer]:
         """Partial answers as the text grows; the last one is complete and checked, with its
         citations. With an LLM, partial answers carry the model's raw tokens."""
+        scope = self.narrowed(scope)
         if self.llm is None or self._empty_scope(scope) is not None:
             yield from self._stream_offline(self.ask(question, history, scope))
             return
@@ -245,6 +251,10 @@ class Assistant:
             yield self._fallback(inputs, exc)
             return
         yield scoped(self._checked(text, inputs), scope)
+
+    def narrowed(self, scope: Scope | None) -> Scope | None:
+        """``scope`` within the fixed scope (None when neither limits anything)."""
+        return (scope or Scope()).within(self.fixed_scope) or None
 
     def _empty_scope(self, scope: Scope | None) -> Answer | None:
         """The answer to any question asked within a scope that admits no document."""

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
 
     # --- search -------------------------------------------------------------------------------
     search_k: int = Field(8, ge=1, le=100, description="Passages returned by a search.")
+    fixed_scope: Annotated[str, NoDecode] = Field(
+        "",
+        description="A scope every question on every door is asked within, as JSON with the "
+        'keys of the API\'s `scope` (e.g. `{"bodies": ["UN General Assembly"]}`); a request\'s '
+        "own scope can narrow it, never widen it. Empty: the whole library. For a public site "
+        "limited to its own documents, run a second `serve` on the same store with this set.",
+    )
     fusion: Literal["weighted", "rrf"] = Field(
         "weighted",
         description="How dense and lexical results are fused: min-max normalised weighted "
@@ -247,6 +254,26 @@ class Settings(BaseSettings):
         description="How often a running app checks the store for documents another process "
         "added or removed (and rebuilds its lexical index when they changed).",
     )
+
+    @field_validator("fixed_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        if value.strip():
+            from vectorstore import Scope, ScopeError
+
+            try:
+                Scope.from_json(json.loads(value))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            except ScopeError as exc:
+                raise ValueError(str(exc)) from None
+        return value.strip()
+
+    def scope(self) -> Any:
+        """``fixed_scope`` as a ``Scope`` (empty when unset)."""
+        from vectorstore import Scope
+
+        return Scope.from_json(json.loads(self.fixed_scope) if self.fixed_scope else None)
 
     @field_validator("api_keys", "cors_origins", "embed_origins", "trusted_proxies", mode="before")
     @classmethod

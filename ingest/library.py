@@ -28,6 +28,7 @@ from typing import Any
 
 from vectorstore import ChunkStore, HybridSearcher, StoreBusyError
 
+from .metadata import MetadataError, with_edits
 from .readers import SUPPORTED_SUFFIXES, unsupported_type
 from .sync import IngestOptions, IngestReport, ingest
 
@@ -206,6 +207,29 @@ class Library:
             path.unlink(missing_ok=True)
         report.removed.append(source)
         return report
+
+    def edit(self, source: str, changes: dict[str, str | None]) -> dict[str, Any]:
+        """Correct a document's metadata (``body``, ``doc_type``, ``date``, ``symbol``; empty
+        clears one); the record as ``documents`` lists it. Edited fields keep their values
+        through later syncs. A bad value raises ``LibraryError`` and changes nothing."""
+        if source not in self.sources():
+            raise LibraryError(f"no document {source!r} in the library")
+        with self._locked():
+            try:
+                with self.store.writing(wait=False):
+                    record = self.store.documents().get(source)
+                    if record is None:
+                        raise LibraryError(f"no document {source!r} in the library")
+                    try:
+                        edited = with_edits(record, changes)
+                    except MetadataError as exc:
+                        raise LibraryError(str(exc)) from exc
+                    self.store.update_record(edited)
+            except StoreBusyError as exc:
+                raise LibraryBusyError(str(exc)) from exc
+            finally:
+                self.searcher.refresh(force=True)
+        return {k: v for k, v in asdict(edited).items() if k != "extra"}
 
     def reingest(self) -> IngestReport:
         """Sync the whole corpus folder: new and changed files in, deleted ones out."""

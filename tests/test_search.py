@@ -19,7 +19,10 @@ def test_json_has_exactly_the_documented_keys(library):
     hits = search(library, "incident notification", k=3)
     assert len(hits) == 3
     for hit in hits:
-        assert set(hit) == {"source", "title", "page", "locator", "score", "text"}
+        assert set(hit) == {
+            *("source", "title", "page", "locator", "score", "text"),
+            *("body", "doc_type", "date", "symbol"),
+        }
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
 
 

@@ -1,4 +1,5 @@
-"""The JSON HTTP API under /api/v1: ask (plain and streamed), documents, ingest, health."""
+"""The JSON HTTP API under /api/v1: ask (plain and streamed), search, documents (with their
+metadata, editable), ingest, health."""
 
 from __future__ import annotations
 
@@ -9,10 +10,20 @@ from typing import Any, Literal, get_type_hints
 
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, UploadFile
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from assistant import Answer, FeedbackFullError, Job, JobRunner, Settings, StoreError
+from assistant import (
+    Answer,
+    FeedbackFullError,
+    Job,
+    JobRunner,
+    Scope,
+    ScopeError,
+    ScopeMatchesNothing,
+    Settings,
+    StoreError,
+)
 from ingest import (
     DuplicateDocumentError,
     LibraryBusyError,
@@ -33,9 +44,37 @@ class Turn(BaseModel):
     content: str
 
 
+class ScopeIn(BaseModel):
+    """Part of the library: every condition given must hold (values as `GET /documents` shows
+    them; bodies and types case-insensitive; dates ISO, inclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bodies: list[str] = Field(default_factory=list, max_length=50, examples=[["European Union"]])
+    types: list[str] = Field(default_factory=list, max_length=50, examples=[["regulation"]])
+    since: str | None = Field(None, max_length=10, examples=["2021-01-01"])
+    until: str | None = Field(None, max_length=10, examples=["2024-12-31"])
+    documents: list[str] = Field(default_factory=list, max_length=500)
+
+    def scope(self) -> Scope:
+        """The checked scope (``ScopeError`` with a one-line reason)."""
+        return Scope.make(**self.model_dump())
+
+
+def scope_of(given: ScopeIn | None) -> Scope | None:
+    """A request's scope; 422 with the reason when it cannot be read."""
+    try:
+        return given.scope() if given else None
+    except ScopeError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
 class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, description="The question.")
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
+    scope: ScopeIn | None = Field(
+        None, description="Ask within part of the library (follow-ups: send it again)."
+    )
 
     @field_validator("question")
     @classmethod
@@ -50,6 +89,24 @@ _ANSWER_TYPES = get_type_hints(Answer)
 AnswerOut = create_model(
     "AnswerOut", **{name: (_ANSWER_TYPES[name], ...) for name in Answer.PUBLIC_FIELDS}
 )
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(..., min_length=1, max_length=2000, description="What to look for.")
+    k: int = Field(8, ge=1, le=50, description="How many passages.")
+    scope: ScopeIn | None = None
+
+
+class MetadataIn(BaseModel):
+    """Corrections to a document's metadata; a field left out is unchanged, an empty string
+    clears it. Edited fields keep their values through later syncs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str | None = Field(None, max_length=200)
+    doc_type: str | None = Field(None, max_length=200)
+    date: str | None = Field(None, max_length=10, description="ISO: YYYY-MM-DD, YYYY-MM or YYYY")
+    symbol: str | None = Field(None, max_length=200)
 
 
 class FeedbackIn(BaseModel):
@@ -99,7 +156,7 @@ class _Api:
         self.keyed(request)
         self.feedback_limiter.check(client_key(request, self.settings.api_keys))
 
-    def validated(self, body: AskRequest) -> tuple[str, list[dict[str, str]]]:
+    def validated(self, body: AskRequest) -> tuple[str, list[dict[str, str]], Scope | None]:
         s = self.settings
         if len(body.question) > s.max_question_chars:
             raise HTTPException(
@@ -111,7 +168,8 @@ class _Api:
             raise HTTPException(
                 413, f"an earlier turn is longer than {s.max_history_chars} characters"
             )
-        return body.question, [t.model_dump() for t in body.history]
+        scope = scope_of(body.scope)
+        return body.question, [t.model_dump() for t in body.history], scope
 
     def accepted(self, job: Job, response: Response, **extra: Any) -> dict[str, Any]:
         response.status_code = 202
@@ -142,11 +200,24 @@ def _answer_routes(api: _Api) -> APIRouter:
     @router.post("/ask", response_model=AnswerOut)
     async def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question; every sentence ends with [n] pointing into `citations`."""
-        question, history = api.validated(body)
+        question, history, scope = api.validated(body)
         answer = await anyio.to_thread.run_sync(
-            assistant.ask, question, history, limiter=api.answering
+            assistant.ask, question, history, scope, limiter=api.answering
         )
         return answer.as_json()
+
+    @router.post("/search")
+    async def search(body: SearchRequest) -> dict[str, Any]:
+        """The passages that match `query` best, as citations (the keys an answer's citations
+        have); 422 when the scope admits no document."""
+        scope = scope_of(body.scope)
+        try:
+            citations = await anyio.to_thread.run_sync(
+                assistant.search, body.query, body.k, scope, limiter=api.answering
+            )
+        except ScopeMatchesNothing as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"citations": [c.as_json() for c in citations]}
 
     @router.post("/ask/stream")
     async def ask_stream(body: AskRequest) -> EventStreamResponse:
@@ -154,11 +225,11 @@ def _answer_routes(api: _Api) -> APIRouter:
         one `answer` event carries the final Answer JSON. Before it, when a quoted passage holds
         sentences addressed to AI systems (prompt injection, ignored by the assistant), a
         `flagged` event maps citation numbers to those sentences, for display."""
-        question, history = api.validated(body)
+        question, history, scope = api.validated(body)
 
         def events() -> Iterator[str]:
             last = None
-            for partial in assistant.stream(question, history):
+            for partial in assistant.stream(question, history, scope):
                 if last is not None:
                     yield f"event: token\ndata: {json.dumps({'text': last.answer})}\n\n"
                 last = partial
@@ -255,6 +326,18 @@ def _document_routes(api: _Api) -> APIRouter:
         except LibraryError as exc:
             raise HTTPException(404, str(exc)) from exc
         return {"removed": report.removed}
+
+    @router.patch("/documents/{source:path}", dependencies=[Depends(api.admin)])
+    async def edit(source: str, body: MetadataIn) -> dict[str, Any]:
+        """Correct a document's issuing body, type, date or symbol; the updated record."""
+        changes = body.model_dump(exclude_unset=True)
+        if not changes:
+            raise HTTPException(422, "nothing to change: give body, doc_type, date or symbol")
+        try:
+            return await run_in_threadpool(library.edit, source, changes)
+        except LibraryError as exc:
+            status = 404 if str(exc).startswith("no document") else _library_error(exc).status_code
+            raise HTTPException(status, str(exc)) from exc
 
     @router.post("/ingest", dependencies=[Depends(api.admin)])
     async def reingest(response: Response, wait: bool = True) -> dict[str, Any]:

@@ -16,8 +16,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import BaseModel, Field
 
-from assistant import Settings
+from assistant import Scope, ScopeError, ScopeMatchesNothing, Settings
 from ingest import Library, LibraryError
+
+from .api import ScopeIn
 
 __all__ = ["build_mcp", "mount_mcp"]
 
@@ -38,32 +40,48 @@ def build_mcp(assistant: Any, library: Library, settings: Settings) -> MCPServer
     """The MCP server over ``assistant`` (has ask() and search()) and ``library``."""
     server = MCPServer(name="policy-assistant", instructions=INSTRUCTIONS)
 
+    def checked(scope: ScopeIn | None) -> Scope | None:
+        try:
+            return scope.scope() if scope else None
+        except ScopeError as exc:
+            raise ToolError(str(exc)) from exc
+
     @server.tool()
-    def search_library(query: str, k: int = 8) -> list[dict[str, Any]]:
+    def search_library(
+        query: str, k: int = 8, scope: ScopeIn | None = None
+    ) -> list[dict[str, Any]]:
         """The k passages (1-30) that match the query best, each with its citation: document,
-        title, page, locator, the exact quote and a link."""
+        title, page, locator, the exact quote, a link, and the document's body, doc_type, date
+        and symbol. `scope` limits the search (bodies, types, since, until, documents)."""
         if not query.strip():
             raise ToolError("the query is empty")
         if not 1 <= k <= 30:
             raise ToolError("k must be between 1 and 30")
-        return [asdict(c) for c in assistant.search(query.strip(), k=k)]
+        try:
+            return [asdict(c) for c in assistant.search(query.strip(), k, checked(scope))]
+        except ScopeMatchesNothing as exc:
+            raise ToolError(str(exc)) from exc
 
     @server.tool()
-    def ask_library(question: str, history: list[Turn] | None = None) -> dict[str, Any]:
+    def ask_library(
+        question: str, history: list[Turn] | None = None, scope: ScopeIn | None = None
+    ) -> dict[str, Any]:
         """Answer a question from the library. Every sentence of `answer` ends with [n],
         pointing into `citations` (document, page, exact quote, link); `abstained` is true when
-        the library does not answer it. `history`: earlier turns, oldest first."""
+        the library does not answer it. `history`: earlier turns, oldest first. `scope`: ask
+        within part of the library (bodies, types, since, until, documents)."""
         question = question.strip()
         if not question:
             raise ToolError("the question is empty")
         if len(question) > settings.max_question_chars:
             raise ToolError(f"the question is longer than {settings.max_question_chars} characters")
         turns = [t.model_dump() for t in history or []][-settings.max_history_turns :]
-        return assistant.ask(question, turns).as_json()
+        return assistant.ask(question, turns, checked(scope)).as_json()
 
     @server.tool()
     def list_documents() -> list[dict[str, Any]]:
-        """The documents in the library: source (its name), title, passages, pages."""
+        """The documents in the library: source (its name), title, passages, pages, and the
+        metadata a scope filters on: body, doc_type, date (ISO), symbol."""
         return library.documents()
 
     @server.resource("document://{source}", mime_type="text/plain")

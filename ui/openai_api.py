@@ -22,6 +22,7 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from .api import ScopeIn
 from .streaming import EventStreamResponse, stream_in_slot
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class CompletionRequest(BaseModel):
     model: str = MODEL_ID
     messages: list[Message] = Field(..., min_length=1)
     stream: bool = False
+    scope: ScopeIn | None = Field(
+        None, description="This door's extension: the JSON API's scope (SDKs: `extra_body`)."
+    )
 
 
 def openai_error(status: int, message: str) -> dict[str, Any]:
@@ -101,12 +105,14 @@ def build_openai_routes(api: _Api) -> APIRouter:
         """A cited answer in the Chat Completions format (``stream: true`` for chunks)."""
         question, history = _question_and_history(body.messages)
         # the JSON API's limits on question and history length apply here too
-        question, history = api.validated(AskRequest(question=question, history=history))
+        question, history, scope = api.validated(
+            AskRequest(question=question, history=history, scope=body.scope)
+        )
         made = int(time.time())
         ident = f"chatcmpl-{uuid.uuid4().hex}"
         if not body.stream:
             answer = await anyio.to_thread.run_sync(
-                assistant.ask, question, history, limiter=api.answering
+                assistant.ask, question, history, scope, limiter=api.answering
             )
             return {
                 "id": ident,
@@ -139,7 +145,7 @@ def build_openai_routes(api: _Api) -> APIRouter:
         def events() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""})
             sent, last = "", None
-            for partial in assistant.stream(question, history):
+            for partial in assistant.stream(question, history, scope):
                 last = partial
                 # Only checked text is sent: an LLM's raw tokens (partials without citations)
                 # may lose sentences in the check, and a chunk cannot be taken back.
