@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ load
     from .injection import injected_spans
     from .jobs import Job, JobRunner
     from .scope import Scope, ScopeError, ScopeMatchesNothing
+    from .trace import Trace, TraceError, TraceMatch
 
 __all__ = [
     "Answer",
@@ -56,6 +57,9 @@ __all__ = [
     "StoreError",
     "StoreMismatchError",
     "StoreUnavailableError",
+    "Trace",
+    "TraceError",
+    "TraceMatch",
     "build_assistant",
     "build_embedder",
     "build_library",
@@ -80,6 +84,9 @@ _HOMES = {
     "Scope": "scope",
     "ScopeError": "scope",
     "ScopeMatchesNothing": "scope",
+    "Trace": "trace",
+    "TraceError": "trace",
+    "TraceMatch": "trace",
     **{name: "errors" for name in __all__ if name.startswith("Store")},
     **{name: "composition" for name in __all__ if name.startswith("build_")},
     "run_ingest": "composition",

@@ -38,6 +38,11 @@ EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
   policy-assistant eval bench/blind_cases.jsonl --split dev   tune on dev; report test once
 """
+EPILOG_TRACE = """examples:
+  policy-assistant trace un-ga-resolution-78-16-programme-of-action-2023.pdf "paragraph 4"
+  policy-assistant trace --text "States should not conduct or knowingly support ICT activity"
+  policy-assistant trace eu-nis2-directive-2022-2555.md "Article 23" --json --since 2023
+"""
 EPILOG_SERVE = """examples:
   policy-assistant serve                          http://127.0.0.1:7860
   POLICY_ASSISTANT_ADMIN_TOKEN=s3cret policy-assistant serve --port 8080
@@ -216,6 +221,48 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if below:
         return _fail("below threshold: " + "; ".join(below))
     return 0
+
+
+def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
+    from .composition import build_assistant
+    from .trace import TraceError
+
+    if bool(args.source) == bool(args.text):
+        return _fail("give a SOURCE [LOCATOR] or --text TEXT, not both or neither", 2)
+    try:
+        scope = _scope_of(args)
+    except ScopeError as exc:
+        return _fail(str(exc), 2)
+    assistant = build_assistant(settings, llm=None)
+    try:
+        traced = assistant.trace(
+            args.text, source=args.source, locator=args.locator, scope=scope, limit=args.limit
+        )
+    except TraceError as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps([m.as_json() for m in traced.matches], indent=2, ensure_ascii=False))
+        return 0
+    if traced.selected is not None:
+        print(f"Traced: {traced.selected.label()[4:]}")
+    print(f"  {_clip(traced.text, 300)}\n")
+    if not traced.matches:
+        print("No other document in the library carries this wording.")
+    for m in traced.matches:
+        print(f"{m.citation.label()}  similarity {m.similarity:.2f}  ({m.citation.source})")
+        print(f"    {_clip(_marked(m.diff), 600)}\n")
+    return 0
+
+
+def _marked(diff: list[dict[str, str]]) -> str:
+    """A diff as text: [-removed-] and {+added+}, as `git diff --word-diff` writes them."""
+    marks = {"equal": "{}", "removed": "[-{}-]", "added": "{{+{}+}}"}
+    return " ".join(marks[d["op"]].format(d["text"]) for d in diff)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -419,6 +466,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scope_options(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "trace",
+        help="where else the library carries a passage's wording, and what changed",
+        description="Find the passages of other documents that repeat a passage (or a text) "
+        "word for word or with changes, oldest first, each with a word-level diff: "
+        "[-removed-] is in the traced text only, {+added+} in the other document only.",
+        epilog=EPILOG_TRACE,
+        formatter_class=formatter,
+    )
+    p.add_argument("source", nargs="?", metavar="SOURCE", help="the document, by name")
+    p.add_argument("locator", nargs="?", metavar="LOCATOR", help='its passage, e.g. "paragraph 5"')
+    p.add_argument("--text", help="trace this text instead of a passage")
+    p.add_argument("--limit", type=int, default=20, help="most matches shown (default 20)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of matches: the citation keys plus similarity (0-1) and diff",
+    )
+    _add_scope_options(p)
+    p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser(
         "serve",

@@ -122,6 +122,7 @@ def build_assistant(
         min_confidence=settings.answer_min_confidence,
         min_similarity=settings.abstain_min_similarity,
         fixed_scope=settings.scope(),
+        trace_min_similarity=settings.trace_min_similarity,
     )
 
 

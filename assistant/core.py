@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .answer import Answer, Citation
 from .answer_types import asks_for
@@ -20,6 +20,9 @@ from .condense import condense_offline
 from .evidence import assess, confidence_features
 from .extractive import ExtractiveConfig, abstain, candidates, compose_offline, make_citation, score
 from .scope import Scope, ScopeMatchesNothing, scoped
+
+if TYPE_CHECKING:
+    from .trace import Trace
 from .weights import load_weights
 
 __all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
@@ -54,6 +57,7 @@ class Assistant:
         min_confidence: float | None = None,
         min_similarity: float = 0.3,
         fixed_scope: Scope | None = None,
+        trace_min_similarity: float = 0.5,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -61,6 +65,7 @@ class Assistant:
 
         self.searcher = searcher
         self.fixed_scope = fixed_scope or Scope()
+        self.trace_min_similarity = trace_min_similarity
         self.extractive_config = compose or ExtractiveConfig()
         self.retriever = HybridRetriever(searcher=searcher, k=k)
         self.llm = llm
@@ -251,6 +256,57 @@ class Assistant:
             yield self._fallback(inputs, exc)
             return
         yield scoped(self._checked(text, inputs), scope)
+
+    def trace(
+        self,
+        text: str | None = None,
+        *,
+        source: str | None = None,
+        locator: str | None = None,
+        scope: Scope | None = None,
+        limit: int = 20,
+    ) -> Trace:
+        """Where else the library carries ``text``'s wording, or that of the passage of
+        ``source`` at ``locator`` (``TraceError`` when there is none): matches in other
+        documents, oldest first, each with a word-level diff (assistant/trace.py)."""
+        from .extractive import make_citation
+        from .retrieval import chunk_document
+        from .trace import Trace, TraceError, passages_at, trace_text
+
+        scope = self.narrowed(scope)
+        selected = None
+        if source is not None:
+            self.searcher.refresh()
+            record = self.searcher.documents.get(source)
+            if record is None:
+                raise TraceError(f"no document {source!r} in the library")
+            chunks = self.searcher.store.chunks_of(record)
+            if locator:
+                chunks = passages_at(chunks, locator)
+                if not chunks:
+                    raise TraceError(f"{source} has no passage at {locator!r}")
+            elif text is None:
+                raise TraceError("give a locator (e.g. 'paragraph 5') or a text to trace")
+            if text is None:
+                text = "\n\n".join(c.text for c in chunks)
+            base = make_citation(1, chunk_document(chunks[0], record), self._base_url)
+            selected = replace(base, quote=text)
+        if not text or len(text.split()) < 4:
+            raise TraceError("the text to trace needs at least four words")
+        matches = trace_text(
+            self.searcher,
+            text,
+            exclude=source,
+            min_similarity=self.trace_min_similarity,
+            limit=limit,
+            base_url=self._base_url,
+            scope=scope,
+        )
+        return Trace(text, selected, matches)
+
+    @property
+    def _base_url(self) -> str:
+        return self.extractive_config.document_base_url
 
     def narrowed(self, scope: Scope | None) -> Scope | None:
         """``scope`` within the fixed scope (None when neither limits anything)."""

@@ -8,7 +8,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-__all__ = ["DOCUMENT_FIELDS", "HybridRetriever"]
+__all__ = ["DOCUMENT_FIELDS", "HybridRetriever", "chunk_document"]
 
 DOCUMENT_FIELDS = ("body", "doc_type", "date", "symbol")
 
@@ -25,26 +25,31 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        docs = []
         records = self.searcher.documents
-        for hit in self.searcher.search(query, k=self.k, scope=self.scope):
-            c = hit.chunk
-            record = records.get(c.source)
-            docs.append(
-                Document(
-                    id=c.id,
-                    page_content=c.text,
-                    metadata={
-                        "source": c.source,
-                        "title": c.title,
-                        "page": c.page,
-                        "locator": c.locator,
-                        "chunk_index": c.chunk_index,
-                        "score": hit.score,
-                        "dense_score": hit.dense_score,
-                        "lexical_score": hit.lexical_score,
-                        **{f: getattr(record, f, None) for f in DOCUMENT_FIELDS},
-                    },
-                )
+        return [
+            chunk_document(
+                hit.chunk,
+                records.get(hit.chunk.source),
+                score=hit.score,
+                dense_score=hit.dense_score,
+                lexical_score=hit.lexical_score,
             )
-        return docs
+            for hit in self.searcher.search(query, k=self.k, scope=self.scope)
+        ]
+
+
+def chunk_document(chunk: Any, record: Any, **scores: float | None) -> Document:
+    """A stored passage as a LangChain Document: what a citation is made from."""
+    return Document(
+        id=chunk.id,
+        page_content=chunk.text,
+        metadata={
+            "source": chunk.source,
+            "title": chunk.title,
+            "page": chunk.page,
+            "locator": chunk.locator,
+            "chunk_index": chunk.chunk_index,
+            **scores,
+            **{f: getattr(record, f, None) for f in DOCUMENT_FIELDS},
+        },
+    )

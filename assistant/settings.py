@@ -90,7 +90,14 @@ class Settings(BaseSettings):
 
     # --- search -------------------------------------------------------------------------------
     search_k: int = Field(8, ge=1, le=100, description="Passages returned by a search.")
-    fixed_scope: Annotated[str, NoDecode] = Field(
+    trace_min_similarity: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Agreed-language tracing keeps a span of another document whose wording "
+        "matches the traced text at least this much (1.0: verbatim; bench/trace.py).",
+    )
+    fixed_scope: str = Field(
         "",
         description="A scope every question on every door is asked within, as JSON with the "
         'keys of the API\'s `scope` (e.g. `{"bodies": ["UN General Assembly"]}`); a request\'s '

@@ -23,6 +23,7 @@ from assistant import (
     ScopeMatchesNothing,
     Settings,
     StoreError,
+    TraceError,
 )
 from ingest import (
     DuplicateDocumentError,
@@ -94,6 +95,20 @@ AnswerOut = create_model(
 class SearchRequest(BaseModel):
     query: str = Field(..., min_length=1, max_length=2000, description="What to look for.")
     k: int = Field(8, ge=1, le=50, description="How many passages.")
+    scope: ScopeIn | None = None
+
+
+class TraceRequest(BaseModel):
+    """What to trace: a passage (`source` and `locator`) or a `text`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = Field(
+        None, max_length=500, examples=["un-ga-resolution-78-16-programme-of-action-2023.pdf"]
+    )
+    locator: str | None = Field(None, max_length=200, examples=["paragraph 4"])
+    text: str | None = Field(None, max_length=8000)
+    limit: int = Field(20, ge=1, le=100)
     scope: ScopeIn | None = None
 
 
@@ -218,6 +233,31 @@ def _answer_routes(api: _Api) -> APIRouter:
         except ScopeMatchesNothing as exc:
             raise HTTPException(422, str(exc)) from exc
         return {"citations": [c.as_json() for c in citations]}
+
+    @router.post("/trace")
+    async def trace(body: TraceRequest) -> dict[str, Any]:
+        """Where else the library carries a passage's (or a text's) wording: `matches`, oldest
+        first, each with the citation keys, `similarity` (0-1, 1 verbatim) and `diff` (a list
+        of {op: equal|removed|added, text}: removed is in the traced text only). 404 for an
+        unknown document or locator."""
+        if not (body.text or body.source):
+            raise HTTPException(422, "give a source (and locator) or a text to trace")
+        scope = scope_of(body.scope)
+        try:
+            traced = await anyio.to_thread.run_sync(
+                lambda: assistant.trace(
+                    body.text,
+                    source=body.source,
+                    locator=body.locator,
+                    scope=scope,
+                    limit=body.limit,
+                ),
+                limiter=api.answering,
+            )
+        except TraceError as exc:
+            status = 404 if body.source and "four words" not in str(exc) else 422
+            raise HTTPException(status, str(exc)) from exc
+        return traced.as_json()
 
     @router.post("/ask/stream")
     async def ask_stream(body: AskRequest) -> EventStreamResponse:

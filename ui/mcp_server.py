@@ -16,7 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import BaseModel, Field
 
-from assistant import Scope, ScopeError, ScopeMatchesNothing, Settings
+from assistant import Scope, ScopeError, ScopeMatchesNothing, Settings, TraceError
 from ingest import Library, LibraryError
 
 from .api import ScopeIn
@@ -77,6 +77,26 @@ def build_mcp(assistant: Any, library: Library, settings: Settings) -> MCPServer
             raise ToolError(f"the question is longer than {settings.max_question_chars} characters")
         turns = [t.model_dump() for t in history or []][-settings.max_history_turns :]
         return assistant.ask(question, turns, checked(scope)).as_json()
+
+    @server.tool()
+    def trace_language(
+        source: str | None = None,
+        locator: str | None = None,
+        text: str | None = None,
+        scope: ScopeIn | None = None,
+    ) -> dict[str, Any]:
+        """Where else the library carries the wording of a passage (`source` and `locator`,
+        e.g. "paragraph 4") or of a `text`: matches in other documents, oldest first, each
+        with its citation, `similarity` (0-1, 1 verbatim) and a word-level `diff`
+        (op equal/removed/added)."""
+        if not (text or source):
+            raise ToolError("give a source (and locator) or a text to trace")
+        try:
+            return assistant.trace(
+                text, source=source, locator=locator, scope=checked(scope)
+            ).as_json()
+        except TraceError as exc:
+            raise ToolError(str(exc)) from exc
 
     @server.tool()
     def list_documents() -> list[dict[str, Any]]:

@@ -487,6 +487,20 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def chunks_of(self, record: DocumentRecord) -> list[Chunk]:
+        """The passages of a committed document, in order."""
+        got = self._read(
+            "passages",
+            lambda: self.chunks.get(
+                where={"doc_key": record.key}, include=["documents", "metadatas"]
+            ),
+        )
+        chunks = [
+            Chunk.from_record(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(chunks, key=lambda c: c.chunk_index)
+
     def vectors(self, ids: Sequence[str | None]) -> list[list[float] | None]:
         """The stored embeddings of chunks ``ids`` (None for an id not stored)."""
         wanted = [i for i in ids if i]
