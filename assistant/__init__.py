@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .settings import Settings
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time __getattr__ loads them
-    from .answer import Answer, Citation
+    from .answer import Answer, Citation, display_date
     from .composition import (
         build_assistant,
         build_embedder,
@@ -67,6 +67,7 @@ __all__ = [
     "build_searcher",
     "build_store",
     "build_web_app",
+    "display_date",
     "injected_spans",
     "run_ingest",
     "server_config",
@@ -75,6 +76,7 @@ __all__ = [
 _HOMES = {
     "Answer": "answer",
     "Citation": "answer",
+    "display_date": "answer",
     "Assistant": "core",
     "FeedbackFullError": "feedback",
     "FeedbackLog": "feedback",

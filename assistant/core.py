@@ -287,6 +287,10 @@ class Assistant:
                     raise TraceError(f"{source} has no passage at {locator!r}")
             elif text is None:
                 raise TraceError("give a locator (e.g. 'paragraph 5') or a text to trace")
+            else:  # a quote of the document (a citation's): the passage it comes from
+                head = " ".join(text.split())[:80]
+                holding = [c for c in chunks if head in " ".join(c.text.split())]
+                chunks = holding or chunks
             if text is None:
                 text = "\n\n".join(c.text for c in chunks)
             base = make_citation(1, chunk_document(chunks[0], record), self._base_url)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html
+import json
 import logging
 import shutil
 import tempfile
@@ -21,16 +23,20 @@ from typing import Any
 import gradio as gr
 from fastapi import HTTPException
 
+from assistant import Answer, Scope, ScopeError, TraceError
+
 from .embed import STATIC_DIR
 from .library_tab import document_choices, documents_table, library_tab
 from .render import (
     ABSTAINED_LABEL,
     SOURCES_PLACEHOLDER,
+    TRACE_PLACEHOLDER,
     answer_markdown,
     answer_text,
     conversation_markdown,
     md_text,
     sources_html,
+    trace_html,
 )
 from .security import RateLimiter, client_key, lacks_api_key
 from .shared import Doors
@@ -119,17 +125,26 @@ def build_chat_ui(doors: Doors) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                _chat_tab(doors)
+                bodies, types, _, _, documents = _chat_tab(doors)
             with gr.Tab("Library", id="library"):
-                table, choice = library_tab(library, doors.guard)
-        if choice is None:
-            blocks.load(lambda: documents_table(library), outputs=table, api_visibility="private")
-        else:
-            blocks.load(
-                lambda: (documents_table(library), gr.Dropdown(choices=document_choices(library))),
-                outputs=[table, choice],
-                api_visibility="private",
+                table, choices = library_tab(library, doors.guard)
+
+        def loaded() -> tuple[Any, ...]:
+            offered = scope_choices(library)
+            listed = document_choices(library)
+            return (
+                documents_table(library),
+                gr.Dropdown(choices=offered["bodies"]),
+                gr.Dropdown(choices=offered["types"]),
+                gr.Dropdown(choices=offered["documents"]),
+                *(gr.Dropdown(choices=listed) for _ in choices),
             )
+
+        blocks.load(
+            loaded,
+            outputs=[table, bodies, types, documents, *choices],
+            api_visibility="private",
+        )
         gr.api(chat, api_name="chat", concurrency_limit=ANSWER_CONCURRENCY, concurrency_id="answer")
     return blocks
 
@@ -172,36 +187,84 @@ class _Conversation:
         )
 
     def respond(
-        self, message: str, records: list[dict[str, Any]], request: gr.Request
+        self,
+        message: str,
+        records: list[dict[str, Any]],
+        bodies: list[str] | None,
+        types: list[str] | None,
+        since: str,
+        until: str,
+        documents: list[str] | None,
+        request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
+        skip = (gr.skip(),) * 7
         question = (message or "").strip()[: self.settings.max_question_chars]
         if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield skip
             return
         shown = self.messages_of(records) + [{"role": "user", "content": md_text(question)}]
         refused = _over_limit(self.limiter, request, self.settings.api_keys)
+        try:
+            scope = Scope.make(bodies, types, since, until, documents)
+        except ScopeError as exc:
+            refused = refused or str(exc)
         if refused:
-            notice = {"role": "assistant", "content": f"⚠️ {md_text(refused.capitalize())}."}
-            yield gr.skip(), [*shown, notice], gr.skip(), gr.skip(), gr.skip()
+            notice = {
+                "role": "assistant",
+                "content": f"⚠️ {md_text(refused[:1].upper() + refused[1:])}.",
+            }
+            yield gr.skip(), [*shown, notice], *skip[2:]
             return
         pending = {"role": "assistant", "content": "…"}
-        yield "", [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+        yield "", [*shown, pending], *skip[2:]
         last = None
         try:
-            for partial in self.assistant.stream(question, self.history_of(records)):
+            for partial in self.assistant.stream(question, self.history_of(records), scope):
                 last = partial.as_json()
                 pending["content"] = answer_markdown(last, final=False)
-                yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), [*shown, pending], *skip[2:]
         except Exception:
             log.exception("answering failed")
             last = None
         if last is None:
             pending["content"] = "⚠️ The assistant could not answer just now; please try again."
-            yield gr.skip(), [*shown, pending], gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), [*shown, pending], *skip[2:]
             return
         records = [*records, {"question": question, "answer": last}]
         export = gr.DownloadButton(value=self.export_file(records), visible=True)
-        yield gr.skip(), self.messages_of(records), sources_html(last), records, export
+        yield (
+            gr.skip(),
+            self.messages_of(records),
+            sources_html(last),
+            records,
+            export,
+            *self.trace_choices(last),
+        )
+
+    @staticmethod
+    def trace_choices(answer: dict[str, Any]) -> tuple[Any, Any]:
+        """The sources of ``answer`` to trace, and the trace panel cleared."""
+        choices = [
+            (c.label(), json.dumps({"source": c.source, "quote": c.quote}))
+            for c in Answer.from_json(answer).citations
+        ]
+        return gr.Dropdown(
+            choices=choices, value=None, interactive=bool(choices)
+        ), TRACE_PLACEHOLDER
+
+    def trace(self, chosen: str | None, request: gr.Request) -> str:
+        """Where else the library carries the chosen source's wording (the timeline)."""
+        if not chosen:
+            return TRACE_PLACEHOLDER
+        refused = _over_limit(self.limiter, request, self.settings.api_keys)
+        if refused:
+            return f'<p class="pa-empty">⚠️ {html.escape(refused)}</p>'
+        try:
+            picked = json.loads(chosen)
+            traced = self.assistant.trace(picked["quote"], source=picked["source"])
+        except (TraceError, ValueError, KeyError, TypeError) as exc:
+            return f'<p class="pa-empty">⚠️ {html.escape(str(exc) or "cannot trace this")}</p>'
+        return trace_html(traced.as_json())
 
     def on_like(self, records: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
@@ -211,14 +274,23 @@ class _Conversation:
 
     def show_sources(self, records: list[dict[str, Any]], data: gr.SelectData) -> Any:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
-        ok = 0 <= index // 2 < len(records)
-        return sources_html(records[index // 2]["answer"]) if ok else gr.skip()
+        if not 0 <= index // 2 < len(records):
+            return gr.skip(), gr.skip(), gr.skip()
+        answer = records[index // 2]["answer"]
+        return sources_html(answer), *self.trace_choices(answer)
 
     def clear(self) -> tuple[Any, ...]:
-        return [], [], SOURCES_PLACEHOLDER, gr.DownloadButton(value=None, visible=False)
+        return (
+            [],
+            [],
+            SOURCES_PLACEHOLDER,
+            gr.DownloadButton(value=None, visible=False),
+            gr.Dropdown(choices=[], value=None),
+            TRACE_PLACEHOLDER,
+        )
 
 
-def _chat_tab(doors: Doors) -> None:
+def _chat_tab(doors: Doors) -> list[Any]:
     """The conversation, the question box, examples, export, and the sources panel."""
     talk = _Conversation(doors)
     settings = doors.settings
@@ -244,6 +316,7 @@ def _chat_tab(doors: Doors) -> None:
                     elem_id="pa-question",
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="pa-ask")
+            scope = _scope_selector(doors)
             gr.Examples(EXAMPLES, inputs=textbox, label="Example questions")
             with gr.Row():
                 clear_button = gr.Button("New conversation", size="sm")
@@ -258,17 +331,86 @@ def _chat_tab(doors: Doors) -> None:
                 elem_id="pa-sources",
                 max_height=700,
             )
+            trace_choice = gr.Dropdown(
+                label="Where else does this language appear?",
+                info="Choose a source: the passages of other documents that repeat its "
+                "wording, oldest first, with what changed.",
+                choices=[],
+                value=None,
+                interactive=False,
+                elem_id="pa-trace-choice",
+            )
+            trace_panel = gr.HTML(
+                TRACE_PLACEHOLDER,
+                css_template=(STATIC_DIR / "sources.css").read_text(encoding="utf-8"),
+                elem_id="pa-trace",
+                max_height=700,
+            )
+    trace_choice.change(
+        talk.trace,
+        inputs=[trace_choice],
+        outputs=[trace_panel],
+        api_visibility="private",
+        concurrency_limit=ANSWER_CONCURRENCY,
+        concurrency_id="answer",
+    )
     gr.on(
         [textbox.submit, send.click],
         talk.respond,
-        inputs=[textbox, records],
-        outputs=[textbox, chatbot, sources, records, export],
+        inputs=[textbox, records, *scope],
+        outputs=[textbox, chatbot, sources, records, export, trace_choice, trace_panel],
         api_visibility="private",
         concurrency_limit=ANSWER_CONCURRENCY,
         concurrency_id="answer",
         show_progress="minimal",
     )
     chatbot.like(talk.on_like, inputs=[records], outputs=None, api_visibility="private")
-    chatbot.select(talk.show_sources, inputs=[records], outputs=[sources], api_visibility="private")
+    chatbot.select(
+        talk.show_sources,
+        inputs=[records],
+        outputs=[sources, trace_choice, trace_panel],
+        api_visibility="private",
+    )
     for trigger in (clear_button.click, chatbot.clear):
-        trigger(talk.clear, outputs=[chatbot, records, sources, export], api_visibility="private")
+        trigger(
+            talk.clear,
+            outputs=[chatbot, records, sources, export, trace_choice, trace_panel],
+            api_visibility="private",
+        )
+    return scope
+
+
+def scope_choices(library: Any) -> dict[str, list[Any]]:
+    """What the scope selector offers: the bodies, types and documents the library holds."""
+    docs = library.documents()
+    return {
+        "bodies": sorted({d["body"] for d in docs if d.get("body")}, key=str.casefold),
+        "types": sorted({d["doc_type"] for d in docs if d.get("doc_type")}, key=str.casefold),
+        "documents": [(d["title"], d["source"]) for d in docs],
+    }
+
+
+def _scope_selector(doors: Doors) -> list[Any]:
+    """Beside the question: ask within some bodies, types, a date range or documents. The
+    selection stays for the follow-ups until it is changed."""
+    offered = scope_choices(doors.library)
+    fixed = doors.settings.fixed_scope
+    with gr.Accordion("Scope: ask within part of the library", open=False, elem_id="pa-scope"):
+        if fixed:
+            gr.Markdown(
+                f"This site answers only from: {md_text(doors.settings.scope().describe())}."
+            )
+        with gr.Row():
+            bodies = gr.Dropdown(
+                offered["bodies"], multiselect=True, label="Issued by", elem_id="pa-scope-bodies"
+            )
+            types = gr.Dropdown(
+                offered["types"], multiselect=True, label="Type", elem_id="pa-scope-types"
+            )
+        with gr.Row():
+            since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="pa-scope-since")
+            until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="pa-scope-until")
+        documents = gr.Dropdown(
+            offered["documents"], multiselect=True, label="Documents", elem_id="pa-scope-docs"
+        )
+    return [bodies, types, since, until, documents]

@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from assistant import Answer, Citation, injected_spans
+from assistant import Answer, Citation, display_date, injected_spans
 
 __all__ = [
     "ABSTAINED_LABEL",
@@ -22,6 +22,7 @@ __all__ = [
     "flagged_sentences",
     "md_text",
     "sources_html",
+    "trace_html",
 ]
 
 ABSTAINED_LABEL = "Not in the library"
@@ -120,7 +121,8 @@ def sources_html(answer: dict[str, Any] | None) -> str:
             f'<li class="pa-source" id="pa-source-{c.n}">'
             f'<div class="pa-source-head"><span class="pa-n">[{c.n}]</span>{title}'
             + (f' <span class="pa-where">· {where}</span>' if where else "")
-            + f"</div><blockquote>{highlight(c, cited.get(c.n, []))}</blockquote>"
+            + f"</div>{_issued_html(c)}"
+            f"<blockquote>{highlight(c, cited.get(c.n, []))}</blockquote>"
             f"{link}</li>"
         )
     notice = (
@@ -131,6 +133,67 @@ def sources_html(answer: dict[str, Any] | None) -> str:
     )
     heading = "Closest passages" if answer["abstained"] else "Sources"
     return f'<div class="pa-sources">{notice}<h3>{heading}</h3><ol>{"".join(items)}</ol></div>'
+
+
+def _issued_html(c: Citation) -> str:
+    """ "A/RES/78/16 · UN General Assembly · 4 December 2023 · resolution" under the title."""
+    parts = [p for p in (c.symbol, c.body, display_date(c.date), c.doc_type) if p]
+    if not parts:
+        return ""
+    return f'<div class="pa-issued">{html.escape(" · ".join(parts))}</div>'
+
+
+TRACE_PLACEHOLDER = (
+    '<p class="pa-empty">Choose a source above to see where else the library carries its '
+    "wording.</p>"
+)
+
+
+def trace_html(traced: dict[str, Any]) -> str:
+    """A trace (``Trace.as_json()``) as a timeline: each match's date, citation and similarity,
+    and its wording with what it removed (struck through) and added (underlined) against the
+    traced passage."""
+    selected = traced.get("selected")
+    head = (
+        f"<p>Wording of <strong>{html.escape(Citation.from_json(selected).label()[4:])}</strong>"
+        "</p>"
+        if selected
+        else ""
+    )
+    matches = traced.get("matches") or []
+    if not matches:
+        return (
+            f'<div class="pa-trace">{head}<p class="pa-empty">No other document in the library '
+            "carries this wording.</p></div>"
+        )
+    items = []
+    for m in matches:
+        c = Citation.from_json(m)
+        when = html.escape(display_date(c.date) or "undated")
+        words = []
+        for part in m["diff"]:
+            text = html.escape(part["text"])
+            tag = {"removed": "del", "added": "ins"}.get(part["op"])
+            words.append(f"<{tag}>{text}</{tag}>" if tag else text)
+        href = _safe_href(c.url)
+        link = (
+            f' <a class="pa-open" href="{html.escape(href)}" target="_blank" '
+            'rel="noopener noreferrer">Open ↗</a>'
+            if href
+            else ""
+        )
+        share = round(100 * float(m["similarity"]))
+        items.append(
+            f'<li class="pa-match"><div class="pa-when">{when}</div>'
+            f'<div class="pa-source-head">{html.escape(c.label()[len(f"[{c.n}] ") :])}'
+            f' <span class="pa-where">· {share}% the same</span>{link}</div>'
+            f'<blockquote class="pa-diff">{" ".join(words)}</blockquote></li>'
+        )
+    legend = (
+        '<p class="pa-legend"><del>struck through</del>: in the traced passage only; '
+        "<ins>underlined</ins>: in the other document only.</p>"
+    )
+    return f'<div class="pa-trace">{head}{legend}<ol>{"".join(items)}</ol></div>'
 
 
 def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -> str:
