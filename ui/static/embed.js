@@ -108,6 +108,8 @@
     if (c.locator) where.push(c.locator);
     if (where.length) head.appendChild(el("span", "citation-where", " · " + where.join(", ")));
     item.appendChild(head);
+    const issued = [c.symbol, c.body, c.date, c.doc_type].filter(Boolean);
+    if (issued.length) item.appendChild(el("div", "citation-issued", issued.join(" · ")));
     if (c.quote) item.appendChild(quoteWithMarks(String(c.quote), sentences || [], flagged));
     const href = safeUrl(c.url);
     if (href) {
@@ -193,7 +195,7 @@
       const response = await fetch(API, {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-        body: JSON.stringify({ question: question, history: history.slice(-MAX_HISTORY_TURNS) }),
+        body: JSON.stringify(request(question)),
       });
       if (!response.ok || !response.body) {
         showError(item, await errorMessage(response));
@@ -225,6 +227,31 @@
     }
   }
 
+  // ?body=…&type=…&since=…&until=…&doc=… (each repeatable where it makes sense): a site shows
+  // a chat limited to its own documents. The server's FIXED_SCOPE is what visitors cannot widen.
+  const scope = readScope(new URLSearchParams(window.location.search));
+
+  function readScope(params) {
+    const found = {};
+    const lists = { body: "bodies", type: "types", doc: "documents" };
+    Object.keys(lists).forEach(function (name) {
+      const values = params.getAll(name).map(function (v) { return v.trim().slice(0, 200); })
+        .filter(Boolean).slice(0, 50);
+      if (values.length) found[lists[name]] = values;
+    });
+    ["since", "until"].forEach(function (name) {
+      const value = (params.get(name) || "").trim();
+      if (value) found[name] = value.slice(0, 10);
+    });
+    return Object.keys(found).length ? found : null;
+  }
+
+  function request(question) {
+    const body = { question: question, history: history.slice(-MAX_HISTORY_TURNS) };
+    if (scope) body.scope = scope;
+    return body;
+  }
+
   function applyOptions() {
     const params = new URLSearchParams(window.location.search);
     const title = params.get("title");
@@ -236,6 +263,17 @@
     if (color && COLOR.test(color)) document.documentElement.style.setProperty("--accent", color);
     const greeting = params.get("greeting");
     if (greeting) addMessage("assistant greeting", greeting.slice(0, 500));
+    if (scope) {
+      const parts = [];
+      if (scope.bodies) parts.push(scope.bodies.join(" or "));
+      if (scope.types) parts.push("type " + scope.types.join(" or "));
+      if (scope.documents) parts.push(scope.documents.length + " document(s)");
+      if (scope.since) parts.push("since " + scope.since);
+      if (scope.until) parts.push("until " + scope.until);
+      const note = document.getElementById("chat-scope");
+      note.textContent = "Answers only from: " + parts.join(", ") + ".";
+      note.hidden = false;
+    }
   }
 
   form.addEventListener("submit", function (event) {

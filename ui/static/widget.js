@@ -1,6 +1,8 @@
 // The chat widget other sites include:
 //   <script src="https://chat.example.org/widget.js" data-title="Ask the library"
-//           data-color="#1f4e8c" data-position="right" data-greeting="Hello!"></script>
+//           data-color="#1f4e8c" data-position="right" data-greeting="Hello!"
+//           data-scope='{"bodies": ["European Union"], "since": "2021-01-01"}'></script>
+// data-scope (optional) limits the chat to part of the library: the keys of the API's scope.
 // It adds a floating bubble that opens the app's /embed page in an iframe. The app origin is
 // taken from this script's own src, so the snippet needs no other configuration.
 "use strict";
@@ -18,11 +20,30 @@
   const side = data.position === "left" ? "left" : "right";
   const greeting = (data.greeting || "").slice(0, 500);
 
+  function scopeParams(url) {
+    let scope = null;
+    try {
+      scope = data.scope ? JSON.parse(data.scope) : null;
+    } catch (e) {
+      console.warn("policy-assistant widget: data-scope is not JSON; the whole library is used");
+    }
+    if (!scope || typeof scope !== "object") return;
+    const names = { bodies: "body", types: "type", documents: "doc" };
+    Object.keys(names).forEach(function (key) {
+      const values = Array.isArray(scope[key]) ? scope[key] : scope[key] ? [scope[key]] : [];
+      values.slice(0, 50).forEach(function (v) { url.searchParams.append(names[key], String(v)); });
+    });
+    ["since", "until"].forEach(function (key) {
+      if (scope[key]) url.searchParams.set(key, String(scope[key]));
+    });
+  }
+
   function embedUrl() {
     const url = new URL("/embed", origin);
     url.searchParams.set("title", title);
     url.searchParams.set("color", color);
     if (greeting) url.searchParams.set("greeting", greeting);
+    scopeParams(url);
     return url.href;
   }
 
