@@ -11,8 +11,10 @@ document, the span that carries it:
    may straddle two) are aligned word by word with the text (``difflib``); only runs of at
    least ``MIN_RUN`` words in the same order count, so a stock opening ("Recalling its
    resolution") or scattered common words do not make a twin;
-3. similarity: twice the words matched over the length of the text plus the aligned span
-   (1.0: verbatim), kept at ``min_similarity`` or above, ordered by the documents' dates;
+3. similarity: the words matched over the length of the shorter of the text and the aligned
+   span (1.0: one carries the other verbatim; a paragraph that a later text expanded, or cut,
+   still scores the share of the wording the two share), kept at ``min_similarity`` or above,
+   ordered by the documents' dates;
 4. a word-level diff of the text against the span: what the other document removed and added.
 
 It needs no index of its own: the lexical index search already keeps serves as the candidate
@@ -110,6 +112,17 @@ def _align(query: list[str], other: list[str]) -> tuple[int, int, int]:
     blocks = [b for b in matcher.get_matching_blocks() if b.size >= MIN_RUN]
     if not blocks:
         return 0, 0, 0
+    # runs far apart in the other text are common phrases of different paragraphs ("the
+    # open-ended working group"): keep the group of nearby runs that matches most words
+    gap = max(15, len(query) // 2)
+    groups = [[blocks[0]]]
+    for b in blocks[1:]:
+        last = groups[-1][-1]
+        if b.b - (last.b + last.size) > gap:
+            groups.append([b])
+        else:
+            groups[-1].append(b)
+    blocks = max(groups, key=lambda g: sum(b.size for b in g))
     matched = sum(b.size for b in blocks)
     # the query's words before the first run and after the last may have counterparts just
     # outside it ("Recalling its resolutions" before an inserted reference): widen the span by
@@ -203,7 +216,7 @@ def trace_text(
             matched, start, end = _align(q_norm, norm)
             if not matched:
                 continue
-            similarity = 2 * matched / (len(q_norm) + (end - start))
+            similarity = matched / min(len(q_norm), end - start)
             if best is None or similarity > best[0]:
                 best = (similarity, source, shown, norm, start, end, starts)
         if best is not None and best[0] >= min_similarity:
