@@ -25,7 +25,8 @@ class HybridRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        records = self.searcher.documents
+        hits = self.searcher.search(query, k=self.k, scope=self.scope)
+        records = self.searcher.documents  # as the search (which refreshes them) saw them
         return [
             chunk_document(
                 hit.chunk,
@@ -34,7 +35,7 @@ class HybridRetriever(BaseRetriever):
                 dense_score=hit.dense_score,
                 lexical_score=hit.lexical_score,
             )
-            for hit in self.searcher.search(query, k=self.k, scope=self.scope)
+            for hit in hits
         ]
 
 

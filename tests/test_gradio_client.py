@@ -56,7 +56,10 @@ def test_chat_endpoint_answers_with_citations(app_url: str) -> None:
     assert isinstance(result, str)
     assert "[1]" in result
     assert "Sources:" in result
-    assert "Directive (EU) 2022/2555 (NIS 2 Directive)" in result.split("Sources:", 1)[1]
+    assert (
+        "Directive (EU) 2022/2555 (European Union, 14 December 2022)"
+        in result.split("Sources:", 1)[1]
+    )
     assert "The library does not answer" not in result
 
 
