@@ -57,7 +57,7 @@ class Assistant:
         min_confidence: float | None = None,
         min_similarity: float = 0.3,
         fixed_scope: Scope | None = None,
-        trace_min_similarity: float = 0.5,
+        trace_min_similarity: float = 0.35,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 

@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # --- search -------------------------------------------------------------------------------
     search_k: int = Field(8, ge=1, le=100, description="Passages returned by a search.")
     trace_min_similarity: float = Field(
-        0.5,
+        0.35,
         ge=0.0,
         le=1.0,
         description="Agreed-language tracing keeps a span of another document whose wording "

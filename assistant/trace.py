@@ -11,10 +11,9 @@ document, the span that carries it:
    may straddle two) are aligned word by word with the text (``difflib``); only runs of at
    least ``MIN_RUN`` words in the same order count, so a stock opening ("Recalling its
    resolution") or scattered common words do not make a twin;
-3. similarity: the words matched over the length of the shorter of the text and the aligned
-   span (1.0: one carries the other verbatim; a paragraph that a later text expanded, or cut,
-   still scores the share of the wording the two share), kept at ``min_similarity`` or above,
-   ordered by the documents' dates;
+3. similarity: the words matched over the length of the shorter of the text and its
+   counterpart (1.0: one carries the other verbatim; a paragraph a later text expanded scores
+   the share of its words kept), kept at ``min_similarity`` or above, ordered by date;
 4. a word-level diff of the text against the span: what the other document removed and added.
 
 It needs no index of its own: the lexical index search already keeps serves as the candidate
@@ -105,9 +104,14 @@ def passages_at(chunks: list[Any], locator: str) -> list[Any]:
     ]
 
 
-def _align(query: list[str], other: list[str]) -> tuple[int, int, int]:
-    """(words matched in runs of at least MIN_RUN, first and last+1 index of the span of
-    ``other`` that corresponds to the whole query), or matched 0."""
+def _align(query: list[str], other: list[str]) -> tuple[float, int, int]:
+    """(similarity, first and last+1 index of the span of ``other`` that corresponds to the
+    whole query); similarity 0 when no run of MIN_RUN words is shared.
+
+    The similarity is the words matched in runs over the length of the shorter of the query
+    and its counterpart, the counterpart being the matched stretch of ``other`` plus the
+    query's own unmatched words beyond it: a paragraph a later text expanded scores the share
+    of its words kept; one that text cut scores the share of the cut version it makes up."""
     matcher = difflib.SequenceMatcher(None, query, other, autojunk=False)
     blocks = [b for b in matcher.get_matching_blocks() if b.size >= MIN_RUN]
     if not blocks:
@@ -124,6 +128,9 @@ def _align(query: list[str], other: list[str]) -> tuple[int, int, int]:
             groups[-1].append(b)
     blocks = max(groups, key=lambda g: sum(b.size for b in g))
     matched = sum(b.size for b in blocks)
+    span_a = blocks[-1].a + blocks[-1].size - blocks[0].a
+    span_b = blocks[-1].b + blocks[-1].size - blocks[0].b
+    similarity = matched / min(len(query), len(query) - span_a + span_b)
     # the query's words before the first run and after the last may have counterparts just
     # outside it ("Recalling its resolutions" before an inserted reference): widen the span by
     # a margin, align the query to it again, and drop what the widened span adds at its ends
@@ -137,7 +144,7 @@ def _align(query: list[str], other: list[str]) -> tuple[int, int, int]:
         ops.pop()
     if ops:
         start, end = start + ops[0][3], start + ops[-1][4]
-    return matched, start, end
+    return similarity, start, end
 
 
 def _diff(q_shown: list[str], q_norm: list[str], o_shown: list[str], o_norm: list[str]) -> list:
@@ -178,7 +185,7 @@ def trace_text(
     text: str,
     *,
     exclude: str | None = None,
-    min_similarity: float = 0.5,
+    min_similarity: float = 0.35,
     limit: int = 20,
     base_url: str = "/documents/",
     scope: Any = None,
@@ -213,10 +220,9 @@ def trace_text(
                 s, n = _words(c.text)
                 shown += s
                 norm += n
-            matched, start, end = _align(q_norm, norm)
-            if not matched:
+            similarity, start, end = _align(q_norm, norm)
+            if not similarity:
                 continue
-            similarity = matched / min(len(q_norm), end - start)
             if best is None or similarity > best[0]:
                 best = (similarity, source, shown, norm, start, end, starts)
         if best is not None and best[0] >= min_similarity:
