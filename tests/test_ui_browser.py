@@ -483,3 +483,83 @@ def test_embed_page_shows_document_markup_as_text(page: Any, app: dict[str, Any]
     assert page.locator(".citation a").count() == 0  # the javascript: link is not offered
     assert page.locator(".message.abstained .notice").text_content() == "Not in the library"
     assert not [e for e in errors if "Content Security Policy" in e]
+
+
+def test_chat_within_a_scope_and_tracing_a_source(page: Any, app: dict[str, Any]) -> None:
+    """The scope selector keeps every source inside the scope; a source's wording is traced
+    into the other documents that carry it (the 2022 and 2023 Programme of Action texts)."""
+    page.goto(app["url"] + "/", wait_until="load")
+    page.get_by_text("Scope: ask within part of the library").click()
+    bodies = page.locator("#pa-scope-bodies input")
+    bodies.click()
+    bodies.fill("UN General")
+    page.keyboard.press("Enter")
+    assert "UN General Assembly" in page.locator("#pa-scope-bodies").inner_text()
+    page.locator("#pa-question textarea").click()  # closes the options
+    sources = ask_in_chat(page, "What is the programme of action meant to do?")
+    issued = sources.locator(".pa-issued").all_inner_texts()
+    assert issued and all("UN General Assembly" in line for line in issued), issued
+
+    choice = page.locator("#pa-trace-choice input")
+    found = 0
+    for n in range(len(issued)):
+        choice.click()
+        page.get_by_role("option").nth(n).click()
+        panel = page.locator("#pa-trace .pa-trace")
+        panel.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.wait_for_function(
+            "n => document.querySelector('#pa-trace .pa-trace').innerText.includes(`[${n}]`) "
+            "|| document.querySelector('#pa-trace .pa-trace p strong')",
+            arg=n + 1,
+        )
+        found = panel.locator(".pa-match").count()
+        if found:
+            break
+    assert found, "no cited passage of a Programme of Action text was traced to the other"
+    match = page.locator("#pa-trace .pa-match").first
+    assert "A/RES/77/37" in match.inner_text() or "A/RES/78/16" in match.inner_text()
+    assert match.locator("blockquote.pa-diff").count() == 1
+    page.locator("#pa-trace").scroll_into_view_if_needed()
+    screenshot(page, "trace.png", full_page=True)
+
+
+def test_library_tab_lists_metadata_and_filters(page: Any, app: dict[str, Any]) -> None:
+    page.goto(app["url"] + "/", wait_until="load")
+    page.get_by_role("tab", name="Library").click()
+    table = page.locator("#pa-documents")
+    table.get_by_text("A/RES/78/16", exact=True).wait_for()
+    headers = table.locator("th").all_inner_texts()
+    assert [
+        h for h in ("Issued by", "Type", "Date", "Symbol") if not any(h in x for x in headers)
+    ] == []
+    assert table.get_by_text("Directive (EU) 2022/2555", exact=True).count() >= 1
+    search = table.locator("input").first
+    search.fill("directive")
+    page.wait_for_function(
+        "() => !document.querySelector('#pa-documents').innerText.includes('A/RES/78/16')"
+    )
+    assert "Directive (EU) 2022/2555" in table.inner_text()
+
+
+def test_widget_with_a_scope_cites_only_that_part_of_the_library(
+    page: Any, app: dict[str, Any], sites: dict[str, Any]
+) -> None:
+    (sites["root"] / "un.html").write_text(
+        f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>UN desk</title>
+</head><body><h1>UN desk</h1>
+<script src="{app["url"]}/widget.js" data-title="Ask the UN texts"
+  data-scope='{{"bodies": ["UN General Assembly"]}}'></script></body></html>""",
+        encoding="utf-8",
+    )
+    page.goto(sites["allowed"] + "/un.html", wait_until="load")
+    page.locator("button.policy-assistant-bubble").click()
+    frame = page.frame_locator("iframe.policy-assistant-frame")
+    assert "UN General Assembly" in frame.locator("#chat-scope").inner_text()
+    frame.locator("#question").fill(
+        "What did the United States say about Iran's cyberattack on Albania?"
+    )
+    frame.locator("#send").click()
+    frame.locator(".message.assistant .citation").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    issued = frame.locator(".message.assistant .citation-issued").all_inner_texts()
+    assert issued and all("UN General Assembly" in line for line in issued), issued
+    assert ALBANIA_TITLE not in frame.locator(".message.assistant").last.inner_text()
