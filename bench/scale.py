@@ -444,7 +444,7 @@ CHILDREN = {"sample": child_sample, "grow": child_grow, "query": child_query}
 def run_child(kind: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run ``kind`` in a fresh process of this script; its JSON result."""
     with tempfile.NamedTemporaryFile("r", suffix=".json", dir=spec["work"]) as out:
-        command = [sys.executable, __file__, "--child", kind, json.dumps(spec), out.name]
+        command = [sys.executable, "-m", "bench.scale", "--child", kind, json.dumps(spec), out.name]
         started = time.perf_counter()
         subprocess.run(command, check=True, timeout=timeout, cwd=PROJECT_ROOT)
         result = json.loads(Path(out.name).read_text())
