@@ -75,6 +75,17 @@ async def _session_checks(client: Client, url: str) -> None:
     text = await client.read_resource(f"document://{NIS2}")
     assert "early warning" in text.contents[0].text
 
+    scoped = await client.call_tool(
+        "search_library", {"query": "early warning", "k": 4, "scope": {"documents": [POA_2023]}}
+    )
+    assert {p["source"] for p in scoped.structured_content["result"]} == {POA_2023}
+    traced = await client.call_tool(
+        "trace_language", {"source": POA_2023, "locator": "paragraph 4"}
+    )
+    assert not traced.is_error and traced.structured_content["selected"]["source"] == POA_2023
+    lost = await client.call_tool("trace_language", {"source": "nope.pdf", "locator": "x"})
+    assert lost.is_error and "no document 'nope.pdf'" in lost.content[0].text
+
     bad = await client.call_tool("search_library", {"query": "incident", "k": 500})
     assert bad.is_error and "k must be between 1 and 30" in bad.content[0].text
     assert "Traceback" not in bad.content[0].text

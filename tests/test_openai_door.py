@@ -127,3 +127,19 @@ def test_abstention_comes_back_as_an_answer_that_says_so(client):
     assert completion.choices[0].message.content.startswith(
         "The library does not answer this question."
     )
+
+
+def test_a_scope_in_the_extra_body_limits_the_sources(client):
+    completion = client.chat.completions.create(
+        model="policy-assistant",
+        messages=[{"role": "user", "content": QUESTION}],
+        extra_body={"scope": {"bodies": ["UN General Assembly"]}},
+    )
+    cited = completion.model_extra["citations"]
+    assert cited and {c["symbol"] for c in cited} == {"A/RES/78/16"}
+    with pytest.raises(openai.UnprocessableEntityError, match="ISO date"):
+        client.chat.completions.create(
+            model="policy-assistant",
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"scope": {"since": "last year"}},
+        )
