@@ -40,6 +40,8 @@ EPILOG_EVAL = """examples:
 """
 EPILOG_TRACE = """examples:
   policy-assistant trace un-ga-resolution-78-16-programme-of-action-2023.pdf "paragraph 4"
+  policy-assistant trace un-ga-resolution-78-16-programme-of-action-2023.pdf
+                                   every passage of it whose wording stands elsewhere
   policy-assistant trace --text "States should not conduct or knowingly support ICT activity"
   policy-assistant trace eu-nis2-directive-2022-2555.md "Article 23" --json --since 2023
 """
@@ -235,6 +237,8 @@ def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(str(exc), 2)
     assistant = build_assistant(settings, llm=None)
     try:
+        if args.source and not args.locator and not args.text:
+            return _trace_document(assistant, args, scope)
         traced = assistant.trace(
             args.text, source=args.source, locator=args.locator, scope=scope, limit=args.limit
         )
@@ -251,6 +255,28 @@ def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
     for m in traced.matches:
         print(f"{m.citation.label()}  similarity {m.similarity:.2f}  ({m.citation.source})")
         print(f"    {_clip(_marked(m.diff), 600)}\n")
+    return 0
+
+
+def _trace_document(assistant, args: argparse.Namespace, scope: Scope) -> int:
+    """``trace SOURCE`` alone: each of its passages whose wording stands elsewhere."""
+    traces = assistant.trace_document(args.source, scope)
+    if args.json:
+        rows = [
+            {**m.as_json(), "traced": t.selected.as_json() if t.selected else None}
+            for t in traces
+            for m in t.matches
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not traces:
+        print(f"No passage of {args.source} has its wording elsewhere in the library.")
+    for t in traces:
+        where = t.selected.where() if t.selected else ""
+        print(f"== {where or 'passage'}: {_clip(t.text, 160)}")
+        for m in t.matches:
+            print(f"   {m.citation.label()}  similarity {m.similarity:.2f}")
+        print()
     return 0
 
 

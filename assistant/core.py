@@ -308,6 +308,36 @@ class Assistant:
         )
         return Trace(text, selected, matches)
 
+    def trace_paragraphs(
+        self, text: str, source: str | None = None, scope: Scope | None = None
+    ) -> list[Trace]:
+        """Each paragraph of ``text`` (a passage of ``source`` often holds two or three)
+        traced on its own: the traces that found its wording elsewhere, in order. A passage
+        traced whole scores a paragraph repeated elsewhere by the share of the passage it is."""
+        from .trace import paragraphs
+
+        traces = []
+        for paragraph in paragraphs(text):
+            traced = self.trace(paragraph, source=source, scope=scope)
+            if traced.matches:
+                traces.append(traced)
+        return traces
+
+    def trace_document(self, source: str, scope: Scope | None = None) -> list[Trace]:
+        """Every paragraph of ``source`` traced: those whose wording stands elsewhere, in the
+        document's order (which of its paragraphs repeat, or are repeated in, other texts)."""
+        from .trace import TraceError
+
+        self.searcher.refresh()
+        record = self.searcher.documents.get(source)
+        if record is None:
+            raise TraceError(f"no document {source!r} in the library")
+        return [
+            traced
+            for chunk in self.searcher.store.chunks_of(record)
+            for traced in self.trace_paragraphs(chunk.text, source, scope)
+        ]
+
     @property
     def _base_url(self) -> str:
         return self.extractive_config.document_base_url

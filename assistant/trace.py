@@ -29,7 +29,15 @@ from typing import Any
 
 from .answer import Citation
 
-__all__ = ["MIN_RUN", "Trace", "TraceError", "TraceMatch", "passages_at", "trace_text"]
+__all__ = [
+    "MIN_RUN",
+    "Trace",
+    "TraceError",
+    "TraceMatch",
+    "paragraphs",
+    "passages_at",
+    "trace_text",
+]
 
 MIN_RUN = 4  # words in the same order that count as shared wording
 CANDIDATES = 40  # passages read from the lexical index per trace
@@ -87,6 +95,26 @@ class Trace:
             "selected": asdict(self.selected) if self.selected else None,
             "matches": [m.as_json() for m in self.matches],
         }
+
+
+MIN_PARAGRAPH_WORDS = 8
+
+
+def paragraphs(text: str) -> list[str]:
+    """The paragraphs of a passage (its lines), a line too short to trace joined to the next."""
+    out: list[str] = []
+    pending = ""
+    for line in text.splitlines():
+        pending = f"{pending} {line}".strip()
+        if len(pending.split()) >= MIN_PARAGRAPH_WORDS:
+            out.append(pending)
+            pending = ""
+    if pending:
+        if out and len(pending.split()) < MIN_PARAGRAPH_WORDS:
+            out[-1] = f"{out[-1]} {pending}"
+        else:
+            out.append(pending)
+    return out
 
 
 def passages_at(chunks: list[Any], locator: str) -> list[Any]:

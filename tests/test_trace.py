@@ -105,3 +105,16 @@ def test_the_api_traces_and_refuses_what_it_cannot(settings, embedder):
         ]:
             refused = httpx.post(f"{url}/api/v1/trace", json=body, timeout=60)
             assert refused.status_code == status, (body, refused.text)
+
+
+def test_a_whole_document_is_traced_paragraph_by_paragraph(library, assistant):
+    poa = assistant.searcher.store.chunks_of(assistant.searcher.documents[POA_2023])
+    several = next(c for c in poa if c.text.startswith("Noting that considerable progress"))
+    traces = assistant.trace_paragraphs(several.text, POA_2023)
+    assert traces[0].text.startswith("Noting that considerable progress")
+    assert POA_2022 in {m.citation.source for m in traces[0].matches}
+    done = cli(library, "trace", POA_2023, "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert rows and all(r["traced"]["source"] == POA_2023 for r in rows)
+    assert {r["source"] for r in rows} <= {POA_2022}  # the library's only other UN text

@@ -261,10 +261,10 @@ class _Conversation:
             return f'<p class="pa-empty">⚠️ {html.escape(refused)}</p>'
         try:
             picked = json.loads(chosen)
-            traced = self.assistant.trace(picked["quote"], source=picked["source"])
+            traces = self.assistant.trace_paragraphs(picked["quote"], picked["source"])
         except (TraceError, ValueError, KeyError, TypeError) as exc:
             return f'<p class="pa-empty">⚠️ {html.escape(str(exc) or "cannot trace this")}</p>'
-        return trace_html(traced.as_json())
+        return trace_html([t.as_json() for t in traces])
 
     def on_like(self, records: list[dict[str, Any]], data: gr.LikeData) -> None:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index

@@ -149,23 +149,37 @@ TRACE_PLACEHOLDER = (
 )
 
 
-def trace_html(traced: dict[str, Any]) -> str:
-    """A trace (``Trace.as_json()``) as a timeline: each match's date, citation and similarity,
-    and its wording with what it removed (struck through) and added (underlined) against the
-    traced passage."""
-    selected = traced.get("selected")
+def trace_html(traces: list[dict[str, Any]]) -> str:
+    """Traces (``Trace.as_json()``, one a paragraph of the chosen passage) as timelines: each
+    match's date, citation and similarity, and its wording with what it removed (struck
+    through) and added (underlined) against the traced paragraph."""
+    if not traces:
+        return (
+            '<div class="pa-trace"><p class="pa-empty">No other document in the library carries '
+            "the wording of this passage.</p></div>"
+        )
+    selected = traces[0].get("selected")
     head = (
         f"<p>Wording of <strong>{html.escape(Citation.from_json(selected).label()[4:])}</strong>"
         "</p>"
         if selected
         else ""
     )
-    matches = traced.get("matches") or []
-    if not matches:
-        return (
-            f'<div class="pa-trace">{head}<p class="pa-empty">No other document in the library '
-            "carries this wording.</p></div>"
+    legend = (
+        '<p class="pa-legend"><del>struck through</del>: in the traced passage only; '
+        "<ins>underlined</ins>: in the other document only.</p>"
+    )
+    parts = []
+    for traced in traces:
+        quoted = " ".join(traced["text"].split())
+        quoted = quoted if len(quoted) <= 220 else quoted[:220] + "…"
+        parts.append(
+            f'<p class="pa-paragraph">“{html.escape(quoted)}”</p>{_timeline(traced["matches"])}'
         )
+    return f'<div class="pa-trace">{head}{legend}{"".join(parts)}</div>'
+
+
+def _timeline(matches: list[dict[str, Any]]) -> str:
     items = []
     for m in matches:
         c = Citation.from_json(m)
@@ -189,11 +203,7 @@ def trace_html(traced: dict[str, Any]) -> str:
             f' <span class="pa-where">· {share}% the same</span>{link}</div>'
             f'<blockquote class="pa-diff">{" ".join(words)}</blockquote></li>'
         )
-    legend = (
-        '<p class="pa-legend"><del>struck through</del>: in the traced passage only; '
-        "<ins>underlined</ins>: in the other document only.</p>"
-    )
-    return f'<div class="pa-trace">{head}{legend}<ol>{"".join(items)}</ol></div>'
+    return f"<ol>{''.join(items)}</ol>"
 
 
 def conversation_markdown(records: list[dict[str, Any]], public_url: str = "") -> str:
