@@ -263,7 +263,7 @@ def synthetic_documents(source: Path, start: int, stop: int, noise: float, seed:
                 meta = rows[i]["meta"]
                 chunks.append(
                     Chunk(
-                        id=chunk_id(src, content_hash, j),
+                        id=chunk_id(src, content_hash, j, base.get("chunking")),
                         text=vary_text(rows[i]["text"], copy, words, rng),
                         source=src,
                         title=title,
@@ -271,6 +271,9 @@ def synthetic_documents(source: Path, start: int, stop: int, noise: float, seed:
                         chunk_index=j,
                         page=meta.get("page"),
                         locator=meta.get("locator"),
+                        # the record's chunker version is part of its key: without it the
+                        # commit takes these chunks for an older version's and deletes them
+                        chunking=base.get("chunking"),
                     )
                 )
             vecs = vectors[take]
