@@ -141,7 +141,9 @@ def test_cli_ask_json_text_and_batch(library, tmp_path):
     assert set(data) == {"answer", "abstained", "citations"} and data["citations"]
 
     text = cli(library, "ask", "What does Article 23 of NIS2 require?")
-    assert "\nSources:\n[1] Directive (EU) 2022/2555 (NIS 2 Directive)" in text.stdout
+    assert (
+        "\nSources:\n[1] Directive (EU) 2022/2555 (European Union, 14 December 2022)" in text.stdout
+    )
 
     history = tmp_path / "turns.json"
     history.write_text(json.dumps([{"role": "user", "content": "Tell me about resolution 77/37."}]))

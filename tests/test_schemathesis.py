@@ -51,5 +51,6 @@ def test_no_server_error_on_fuzzed_requests(settings, embedder, tmp_path):
     assert counts and counts.group(1) == counts.group(2) and int(counts.group(1)) >= 50, (
         done.stdout[-1500:]
     )
-    # 9 JSON API operations and the 2 of the OpenAI-compatible door
-    assert "Operations:       11 selected / 11 total" in done.stdout
+    # 12 JSON API operations (search, trace and metadata edits among them) and the 2 of the
+    # OpenAI-compatible door
+    assert "Operations:       14 selected / 14 total" in done.stdout

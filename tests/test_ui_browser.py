@@ -191,7 +191,7 @@ def test_chat_answers_with_citations_sources_feedback_and_export(
     exported = Path(download.value.path()).read_text(encoding="utf-8")
     assert exported.startswith("# Conversation with the policy library")
     assert "## 1. What must essential entities report under Article 23 of NIS2?" in exported
-    assert f"[1] {NIS2_TITLE}" in exported
+    assert "[1] Directive (EU) 2022/2555 (European Union, 14 December 2022)" in exported
 
 
 def test_abstained_answer_looks_different(page: Any, app: dict[str, Any]) -> None:
