@@ -230,7 +230,8 @@ def trace_text(
     records = searcher.documents
     allowed = searcher.allowed(scope) if scope else frozenset(records)
     allowed = frozenset(s for s in allowed if s != exclude)
-    ranked = searcher.lexical(" ".join(q_shown[:400]), CANDIDATES, allowed)
+    whole = not scope and exclude is None  # no mask over the index needed
+    ranked = searcher.lexical(" ".join(q_shown[:400]), CANDIDATES, None if whole else allowed)
     chunks = searcher.store.get_chunks([i for i, _ in ranked])
     by_source: dict[str, list[Any]] = {}
     for c in chunks:

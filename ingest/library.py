@@ -65,6 +65,11 @@ class LibraryBusyError(LibraryError):
     """Another ingest held the library for too long."""
 
 
+def public_record(record: Any) -> dict[str, Any]:
+    """A manifest record as the doors list it (without the bookkeeping of its metadata)."""
+    return {k: v for k, v in asdict(record).items() if k not in ("extra", "meta_stamp")}
+
+
 def safe_upload_name(filename: str) -> str:
     """A generated file name that keeps a readable stem: no folders, no odd characters."""
     base = Path(filename.replace("\\", "/")).name
@@ -96,7 +101,7 @@ class Library:
     def documents(self) -> list[dict[str, Any]]:
         self.searcher.refresh()
         records = sorted(self.searcher.documents.values(), key=lambda r: r.title.lower())
-        return [{k: v for k, v in asdict(r).items() if k != "extra"} for r in records]
+        return [public_record(r) for r in records]
 
     def sources(self) -> set[str]:
         self.searcher.refresh()
@@ -229,7 +234,7 @@ class Library:
                 raise LibraryBusyError(str(exc)) from exc
             finally:
                 self.searcher.refresh(force=True)
-        return {k: v for k, v in asdict(edited).items() if k != "extra"}
+        return public_record(edited)
 
     def reingest(self) -> IngestReport:
         """Sync the whole corpus folder: new and changed files in, deleted ones out."""

@@ -53,6 +53,8 @@ class LexicalIndex:
         self.bm25 = bm25
         self.signature = signature
         self._stemmer = stemmer()
+        self._names: list[str] = []
+        self._source_of: Any = None
 
     @classmethod
     def build(cls, items: Iterable[tuple[str, str, str]], signature: str) -> LexicalIndex:
@@ -72,11 +74,17 @@ class LexicalIndex:
         return cls(ids, sources, bm25, signature)
 
     def _mask(self, allowed: frozenset[str]) -> Any:
+        """1.0 for the chunks of the ``allowed`` documents, 0.0 for the others."""
         import numpy as np
 
-        return np.fromiter(
-            (s in allowed for s in self.sources), dtype=np.float32, count=len(self.ids)
-        )
+        if self._source_of is None:  # each chunk's document as a number, made once
+            self._names = sorted(set(self.sources))
+            number = {name: i for i, name in enumerate(self._names)}
+            self._source_of = np.fromiter(
+                (number[s] for s in self.sources), dtype=np.int32, count=len(self.sources)
+            )
+        wanted = [i for i, name in enumerate(self._names) if name in allowed]
+        return np.isin(self._source_of, wanted).astype(np.float32)
 
     def search(
         self, query: str, k: int, allowed: frozenset[str] | None = None
