@@ -100,11 +100,21 @@ class Trace:
 MIN_PARAGRAPH_WORDS = 8
 
 
+# a UN document's running header or footer: "A/RES/77/37 <title> 22-28102 4/4" (its job number
+# and page); it repeats on every page of every resolution and is no agreed language
+_RUNNING_HEADER = re.compile(
+    r"\b\d{2}-\d{5}\b.*\b\d{1,2}/\d{1,2}\b|\b\d{1,2}/\d{1,2}\b.*\b\d{2}-\d{5}\b"
+)
+
+
 def paragraphs(text: str) -> list[str]:
-    """The paragraphs of a passage (its lines), a line too short to trace joined to the next."""
+    """The paragraphs of a passage (its lines), a line too short to trace joined to the next;
+    running headers and footers left out."""
     out: list[str] = []
     pending = ""
     for line in text.splitlines():
+        if _RUNNING_HEADER.search(line) and len(line.split()) < 40:
+            continue
         pending = f"{pending} {line}".strip()
         if len(pending.split()) >= MIN_PARAGRAPH_WORDS:
             out.append(pending)
