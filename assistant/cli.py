@@ -19,6 +19,8 @@ EPILOG_INGEST = """examples:
   policy-assistant ingest new/report.pdf  add or update one file
   policy-assistant ingest --prune         also remove documents whose files are gone
   policy-assistant ingest --rebuild       re-embed everything (after changing model or chunking)
+  policy-assistant ingest https://example.org/statement.html
+                                          add or re-sync a web page (conditional request)
 """
 EPILOG_SEARCH = """examples:
   policy-assistant search "incident reporting deadlines under NIS2"
@@ -61,13 +63,21 @@ def _fail(message: str, code: int = 1) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .composition import run_ingest
 
-    paths = [Path(p) for p in args.paths] or [settings.corpus_dir]
+    urls = [p for p in args.paths if p.lower().startswith(("http://", "https://"))]
+    paths = [Path(p) for p in args.paths if p not in urls] or (
+        [] if urls else [settings.corpus_dir]
+    )
     missing = [str(p) for p in paths if not p.exists()]
     if missing:  # checked before anything is touched: a mistyped path changes nothing
         return _fail(f"no such file or folder: {', '.join(missing)}")
     try:
         report = run_ingest(
-            settings, paths, prune=args.prune, rebuild=args.rebuild, progress=not args.quiet
+            settings,
+            paths,
+            prune=args.prune,
+            rebuild=args.rebuild,
+            progress=not args.quiet,
+            urls=urls,
         )
     except KeyboardInterrupt:
         return _fail(
@@ -409,7 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     p.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or folders (default: CORPUS_DIR)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, folders or http(s) URLs of web pages (default: CORPUS_DIR and the pages "
+        "its SOURCES.web lists)",
     )
     p.add_argument(
         "--rebuild",

@@ -129,6 +129,7 @@ def build_assistant(
 def ingest_options(settings: Settings) -> IngestOptions:
     """How the settings say files become passages (one object for every ingest call)."""
     from ingest import ChunkingConfig, IngestOptions
+    from ingest.web import WebPolicy
 
     return IngestOptions(
         root=settings.corpus_dir,
@@ -137,6 +138,14 @@ def ingest_options(settings: Settings) -> IngestOptions:
         max_file_bytes=int(settings.max_file_mb * 2**20),
         max_passages=settings.max_passages_per_document,
         commit_every=settings.ingest_commit_chunks,
+        web=WebPolicy(
+            allow_private=settings.web_allow_private,
+            allow_hosts=frozenset(settings.web_allow_hosts),
+            timeout=settings.web_timeout,
+            max_bytes=int(settings.max_file_mb * 2**20),
+            delay_seconds=settings.web_delay_seconds,
+        ),
+        web_sources_file=settings.web_sources_file,
     )
 
 
@@ -147,9 +156,10 @@ def run_ingest(
     prune: bool = False,
     rebuild: bool = False,
     progress: bool = True,
+    urls: list[str] | None = None,
 ) -> IngestReport:
-    """What `policy-assistant ingest` does: sync ``paths`` into the store, then bring the
-    lexical index up to date.
+    """What `policy-assistant ingest` does: sync ``paths`` and web pages ``urls`` into the
+    store, then bring the lexical index up to date.
 
     ``rebuild`` ingests the whole corpus folder, and ``paths`` beside it, into a new generation
     of the store, switched in when complete: the old one answers until then, and stays whole
@@ -160,12 +170,19 @@ def run_ingest(
     embedder = build_embedder(settings)
     store = build_store(settings, embedder)
     options = ingest_options(settings)
+    urls = list(urls or [])
     if rebuild:
+        from ingest.web import is_url
+
+        # the pages already in the library come along (the folder's sources file is read too)
+        pages = [s for s in store.documents() if is_url(s)] if store.exists() else []
         with store.rebuilding() as fresh:
             everything = list(dict.fromkeys([settings.corpus_dir, *paths]))
-            report = ingest(everything, fresh, embedder, options, progress=progress)
+            report = ingest(
+                everything, fresh, embedder, options, progress=progress, urls=pages + urls
+            )
     else:
-        report = ingest(paths, store, embedder, options, prune=prune, progress=progress)
+        report = ingest(paths, store, embedder, options, prune=prune, progress=progress, urls=urls)
     build_searcher(settings, embedder, store).refresh(force=True)
     return report
 

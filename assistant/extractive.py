@@ -83,7 +83,10 @@ def weighted_terms(text: str, idf: dict[str, float] | None = None) -> dict[str, 
 
 def make_citation(n: int, doc: Document, base_url: str) -> Citation:
     meta = doc.metadata
-    url = f"{base_url}{url_quote(meta['source'])}"
+    source = meta["source"]
+    # a web page's citation links to the page itself
+    web = source.lower().startswith(("http://", "https://"))
+    url = source if web else f"{base_url}{url_quote(source)}"
     if meta.get("page"):
         url += f"#page={meta['page']}"
     return Citation(

@@ -51,6 +51,27 @@ class Settings(BaseSettings):
         "`title`, `original URL`) give documents their titles and links; it is not ingested.",
     )
 
+    web_sources_file: str = Field(
+        "SOURCES.web",
+        description="Optional file in CORPUS_DIR listing web pages (one URL a line, `#` "
+        "comments) that every sync of the folder fetches too; it is not ingested.",
+    )
+    web_allow_private: bool = Field(
+        False,
+        description="Let `ingest URL` fetch loopback, private and link-local addresses. Off: "
+        "a URL (or a redirect, or a DNS name) leading into such a network is refused, so an "
+        "editor's URL cannot make the server read internal services.",
+    )
+    web_allow_hosts: Values = Field(
+        default_factory=list,
+        description="Hosts (`host` or `host:port`) fetched even though they are private, e.g. "
+        "an intranet site you trust; everything else private stays refused.",
+    )
+    web_delay_seconds: float = Field(
+        1.0, ge=0.0, description="Pause between two requests to the same web host."
+    )
+    web_timeout: float = Field(20.0, gt=0, description="Seconds a web request may take.")
+
     # --- embedding and chunking ---------------------------------------------------------------
     embedding_model: str = Field(
         "",
@@ -282,7 +303,14 @@ class Settings(BaseSettings):
 
         return Scope.from_json(json.loads(self.fixed_scope) if self.fixed_scope else None)
 
-    @field_validator("api_keys", "cors_origins", "embed_origins", "trusted_proxies", mode="before")
+    @field_validator(
+        "api_keys",
+        "cors_origins",
+        "embed_origins",
+        "trusted_proxies",
+        "web_allow_hosts",
+        mode="before",
+    )
     @classmethod
     def _values(cls, value: Any) -> Any:
         if not isinstance(value, str):

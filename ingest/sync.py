@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from .errors import IngestError, TooLargeError
 from .metadata import stamp, with_metadata
 from .prepare import MAX_PASSAGES_PER_DOCUMENT, prepare_document
 from .readers import SUPPORTED_SUFFIXES, read_document
+from .web import Fetcher, PageGoneError, WebPolicy, is_url, read_web_sources, suffix_for
 
 __all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest"]
 
@@ -98,7 +99,10 @@ def _source_name(path: Path, root: Path) -> str:
 
 
 def collect_files(
-    paths: Iterable[Path], root: Path, catalog_file: str, report: IngestReport | None = None
+    paths: Iterable[Path],
+    root: Path,
+    catalog_file: str | Sequence[str],
+    report: IngestReport | None = None,
 ) -> list[Path]:
     """Files named, and files found in folders named (hidden files and the catalogue skipped).
 
@@ -106,6 +110,7 @@ def collect_files(
     under a linked folder) is not read: a link in the corpus folder must not make the library
     quote, and serve, a file from elsewhere. It gets a note in ``report``."""
     found: dict[Path, None] = {}
+    skipped = {catalog_file} if isinstance(catalog_file, str) else set(catalog_file)
     for path in map(Path, paths):
         if not path.is_dir():
             found[path] = None  # named on purpose (the CLI's paths, an upload)
@@ -113,7 +118,7 @@ def collect_files(
         base = path.resolve()
         for child in sorted(path.rglob("*")):
             rel = child.relative_to(path)
-            if any(p.startswith(".") for p in rel.parts) or child.name == catalog_file:
+            if any(p.startswith(".") for p in rel.parts) or child.name in skipped:
                 continue
             try:
                 real = child.resolve(strict=True)
@@ -167,6 +172,8 @@ class IngestOptions:
     max_file_bytes: int = 50 * 2**20
     max_passages: int = MAX_PASSAGES_PER_DOCUMENT
     commit_every: int = EMBED_BUFFER
+    web: WebPolicy = field(default_factory=WebPolicy)
+    web_sources_file: str = "SOURCES.web"  # in root: pages synced with the folder
 
 
 def ingest(
@@ -178,8 +185,10 @@ def ingest(
     prune: bool = False,
     progress: bool = True,
     wait: bool = True,
+    urls: Sequence[str] = (),
 ) -> IngestReport:
-    """Sync ``paths`` (files or folders; none: ``options.root``) into ``store``.
+    """Sync ``paths`` (files or folders; none: ``options.root``) and web pages ``urls`` into
+    ``store``. Syncing ``options.root`` also syncs the pages its ``web_sources_file`` lists.
 
     ``embedder`` is a ``vectorstore.SentenceEmbedder`` (``encode`` and ``tokenizer``). Documents
     are embedded in groups of about ``options.commit_every`` chunks; each group is committed
@@ -191,11 +200,11 @@ def ingest(
     with store.writing(wait=wait):
         run = _Run(store, embedder, options, progress)
         if run.open():
-            run.sync(list(paths), prune)
+            run.sync(list(paths), prune, list(urls))
         else:
             with store.rebuilding() as fresh:
                 run.store = fresh
-                run.sync([options.root], prune)
+                run.sync([options.root], prune, list(urls))
             run.store = store
         return run.report
 
@@ -232,13 +241,19 @@ class _Run:
         self.store.collect_garbage()
         return True
 
-    def sync(self, paths: list[Path], prune: bool) -> None:
+    def sync(self, paths: list[Path], prune: bool, urls: list[str] | None = None) -> None:
         from tqdm.auto import tqdm
 
         options = self.options
         self.committed = self.store.documents()
         self.catalog = read_catalog(self.root / options.catalog_file)
-        files = collect_files(paths or [self.root], self.root, options.catalog_file, self.report)
+        folders = paths or ([] if urls else [self.root])
+        urls = list(urls or [])
+        if any(Path(p).resolve() == self.root.resolve() for p in folders):
+            urls += read_web_sources(self.root / options.web_sources_file)
+        urls = list(dict.fromkeys(urls))
+        skipped = (options.catalog_file, options.web_sources_file)
+        files = collect_files(folders, self.root, skipped, self.report)
         self.owners = _content_owners(files, self.root, self.committed, options.max_file_bytes)
         self.file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not self.progress)
         self.chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not self.progress)
@@ -247,6 +262,15 @@ class _Run:
                 self.read(path)
                 if self.buffered >= options.commit_every:
                     self.flush()
+            if urls:
+                self.fetcher = Fetcher(options.web)
+                try:
+                    for url in urls:
+                        self.read_url(url, prune)
+                        if self.buffered >= options.commit_every:
+                            self.flush()
+                finally:
+                    self.fetcher.close()
             self.flush()
             if prune:
                 self.prune()
@@ -318,6 +342,78 @@ class _Run:
         self.chunk_bar.refresh()
         self.buffered += len(chunks)
 
+    def read_url(self, url: str, prune: bool) -> None:
+        """Fetch one page (conditionally when it is known) into ``pending``, or note why not."""
+        report = self.report
+        known = self.committed.get(url)
+        self.file_bar.set_postfix_str(url[-40:], refresh=False)
+        try:
+            fetched = self.fetcher.fetch(
+                url, known.etag if known else None, known.last_modified if known else None
+            )
+            if fetched.not_modified and known:
+                report.unchanged.append(url)
+                if known.misses:
+                    self.store.update_record(replace(known, misses=None))
+                return
+            content_hash = hashlib.sha256(fetched.data).hexdigest()
+            if known and (known.content_hash, known.chunking) == (
+                content_hash,
+                chunking.CHUNKER_VERSION,
+            ):
+                report.unchanged.append(url)
+                if (known.etag, known.last_modified, known.misses) != (
+                    fetched.etag,
+                    fetched.last_modified,
+                    None,
+                ):
+                    self.store.update_record(
+                        replace(
+                            known,
+                            etag=fetched.etag,
+                            last_modified=fetched.last_modified,
+                            misses=None,
+                        )
+                    )
+                return
+            suffix = suffix_for(fetched.content_type, fetched.url)
+            record, chunks, texts, notes = prepare_document(
+                Path(f"page{suffix}"),
+                url,
+                fetched.data,
+                content_hash,
+                self.config,
+                self.embedder.tokenizer,
+                self.catalog,
+                max_passages=self.options.max_passages,
+                previous=known,
+            )
+        except PageGoneError as exc:
+            if known:
+                misses = (known.misses or 0) + 1
+                if prune and misses >= 2:
+                    self.store.remove_document(url)
+                    report.removed.append(url)
+                    return
+                self.store.update_record(replace(known, misses=misses))
+            report.failed.append((url, str(exc)))
+            return
+        except IngestError as exc:
+            report.failed.append((url, str(exc)))
+            return
+        except Exception as exc:  # a reader library choking on a malformed page
+            reason = str(exc).splitlines()[0][:200] if str(exc) else ""
+            report.failed.append((url, f"malformed page: {type(exc).__name__} {reason}".strip()))
+            return
+        record = replace(
+            record, url=fetched.url, etag=fetched.etag, last_modified=fetched.last_modified
+        )
+        report.notes.extend((url, n) for n in notes)
+        self.pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
+        self.chunk_bar.total += len(chunks)
+        self.chunk_bar.refresh()
+        self.buffered += len(chunks)
+
     def relabel(self, path: Path, source: str, data: bytes, known: DocumentRecord) -> None:
         """Re-derive an unchanged document's metadata when the catalogue's values for it (or
         the derivation) changed since it was committed: a parse, no embedding."""
@@ -356,6 +452,8 @@ class _Run:
         """Remove the documents whose files are gone."""
         kept = set(self.report.added) | set(self.report.updated)
         for source in sorted(set(self.committed) - kept):
+            if is_url(source):  # a page: removed when it is gone twice (read_url), never here
+                continue
             if not (self.root / source).exists():
                 self.store.remove_document(source)
                 self.report.removed.append(source)

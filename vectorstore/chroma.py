@@ -536,6 +536,8 @@ class ChunkStore:
         res = self._read("passages", query)
         if res is None:
             return []
+        # a chunk another client deleted can still be in this client's vector index until it
+        # reloads (HybridSearcher.refresh): it comes back without its record, and is skipped
         return [
             (Chunk.from_record(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(
@@ -545,6 +547,7 @@ class ChunkStore:
                 res["distances"][0],
                 strict=True,
             )
+            if m is not None and d is not None
         ]
 
     def _paged(

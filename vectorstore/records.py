@@ -95,6 +95,11 @@ class DocumentRecord:
     symbol: str | None = None
     edited: str | None = None  # the metadata fields an editor set, comma-separated: kept on sync
     meta_stamp: str | None = None  # what its metadata was derived from (ingest.metadata.stamp)
+    # a web page's validators for conditional re-fetching, and how many syncs in a row found
+    # it gone (404/410)
+    etag: str | None = None
+    last_modified: str | None = None
+    misses: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -79,4 +79,18 @@ def read_html(path: Path, data: bytes) -> ParsedDocument:
     if not any(not b.heading_level for b in blocks):
         raise EmptyDocumentError("the page has no main text")
     title = _page_title(markup) or md_title or path.stem.replace("-", " ").replace("_", " ")
-    return ParsedDocument(title=title, kind="html", blocks=blocks)
+    return ParsedDocument(title=title, kind="html", blocks=blocks, date=_published(markup))
+
+
+def _published(markup: str) -> str | None:
+    """The publication date the page's markup states (meta tags, <time>, structured data);
+    htmldate without its extensive search, which guesses from dates anywhere in the text."""
+    try:
+        from htmldate import find_date
+
+        found = find_date(
+            markup, extensive_search=False, original_date=True, outputformat="%Y-%m-%d"
+        )
+    except Exception:  # a page htmldate cannot read has no date, not a failed ingest
+        return None
+    return found or None
