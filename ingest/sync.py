@@ -26,7 +26,16 @@ from .errors import IngestError, TooLargeError
 from .metadata import stamp, with_metadata
 from .prepare import MAX_PASSAGES_PER_DOCUMENT, prepare_document
 from .readers import SUPPORTED_SUFFIXES, read_document
-from .web import Fetcher, PageGoneError, WebPolicy, is_url, read_web_sources, suffix_for
+from .web import (
+    Fetcher,
+    PageGoneError,
+    WebPolicy,
+    WebSource,
+    expand,
+    is_url,
+    read_web_sources,
+    suffix_for,
+)
 
 __all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest"]
 
@@ -248,10 +257,9 @@ class _Run:
         self.committed = self.store.documents()
         self.catalog = read_catalog(self.root / options.catalog_file)
         folders = paths or ([] if urls else [self.root])
-        urls = list(urls or [])
+        sources = [WebSource("page", u) for u in urls or []]
         if any(Path(p).resolve() == self.root.resolve() for p in folders):
-            urls += read_web_sources(self.root / options.web_sources_file)
-        urls = list(dict.fromkeys(urls))
+            sources += read_web_sources(self.root / options.web_sources_file)
         skipped = (options.catalog_file, options.web_sources_file)
         files = collect_files(folders, self.root, skipped, self.report)
         self.owners = _content_owners(files, self.root, self.committed, options.max_file_bytes)
@@ -262,9 +270,11 @@ class _Run:
                 self.read(path)
                 if self.buffered >= options.commit_every:
                     self.flush()
-            if urls:
+            if sources:
                 self.fetcher = Fetcher(options.web)
                 try:
+                    urls, failed = expand(sources, self.fetcher)
+                    self.report.failed.extend(failed)
                     for url in urls:
                         self.read_url(url, prune)
                         if self.buffered >= options.commit_every:

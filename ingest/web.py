@@ -31,7 +31,11 @@ __all__ = [
     "WebError",
     "WebPolicy",
     "is_url",
+    "WebSource",
+    "expand",
+    "feed_links",
     "read_web_sources",
+    "sitemap_links",
     "suffix_for",
 ]
 
@@ -272,10 +276,111 @@ class Fetcher:
         return f"page over the {self.policy.max_bytes / 2**20:.0f} MiB limit"
 
 
-def read_web_sources(path) -> list[str]:
-    """The URLs listed in a sources file (one a line; blank lines and ``#`` comments skipped)."""
+@dataclass(frozen=True)
+class WebSource:
+    """A line of a sources file: a ``page``, a ``feed`` (RSS/Atom: its items' pages, and PDFs
+    it links) or a ``sitemap`` (its pages on the same site, nested sitemaps to ``depth``)."""
+
+    kind: str
+    url: str
+    depth: int = 1
+
+
+def read_web_sources(path) -> list[WebSource]:
+    """The sources a file lists, one a line: ``URL``, ``feed URL`` or ``sitemap URL [depth N]``
+    (blank lines and ``#`` comments skipped; a line that is none of these is ignored)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    out = []
+    for line in lines:
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        kind = words[0].lower() if words[0].lower() in ("feed", "sitemap", "page") else "page"
+        rest = words[1:] if kind != "page" or words[0].lower() == "page" else words
+        if not rest or not is_url(rest[0]):
+            continue
+        depth = int(rest[2]) if len(rest) >= 3 and rest[1] == "depth" and rest[2].isdigit() else 1
+        out.append(WebSource(kind, rest[0], min(depth, 3)))
+    return out
+
+
+MAX_LINKS = 500  # pages taken from one feed or sitemap
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def _xml(data: bytes):
+    """Parsed XML with entities and network access off (a feed is untrusted input)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise WebError(f"not readable XML: {str(exc).splitlines()[0][:150]}") from None
+
+
+def feed_links(data: bytes, base: str) -> list[str]:
+    """The pages an RSS or Atom feed links (item links; PDF enclosures and links too)."""
+    root = _xml(data)
+    links: list[str] = []
+    for item in root.iter("item"):  # RSS
+        link = item.findtext("link")
+        if link and link.strip():
+            links.append(link.strip())
+        for enclosure in item.iter("enclosure"):
+            if "pdf" in (enclosure.get("type") or "") and enclosure.get("url"):
+                links.append(enclosure.get("url"))
+    for entry in root.iter(f"{_ATOM}entry"):  # Atom
+        for link in entry.iter(f"{_ATOM}link"):
+            rel, kind = link.get("rel", "alternate"), link.get("type") or ""
+            if link.get("href") and (rel == "alternate" or "pdf" in kind):
+                links.append(link.get("href"))
+    resolved = [urljoin(base, link) for link in links]
+    return [u for u in dict.fromkeys(resolved) if is_url(u)][:MAX_LINKS]
+
+
+def sitemap_links(data: bytes, base: str) -> tuple[list[str], list[str]]:
+    """(pages, nested sitemaps) a sitemap lists, only those on the sitemap's own site."""
+    root = _xml(data)
+    host = urlsplit(base).netloc
+    same = [
+        urljoin(base, (loc.text or "").strip())
+        for loc in root.iter(f"{_SITEMAP}loc", "loc")
+        if (loc.text or "").strip()
+    ]
+    same = [u for u in dict.fromkeys(same) if is_url(u) and urlsplit(u).netloc == host]
+    nested = root.tag in (f"{_SITEMAP}sitemapindex", "sitemapindex")
+    return ([], same[:MAX_LINKS]) if nested else (same[:MAX_LINKS], [])
+
+
+def expand(sources: list[WebSource], fetcher: Fetcher) -> tuple[list[str], list[tuple[str, str]]]:
+    """The page URLs the sources stand for, and (source, reason) for those that failed."""
+    pages: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for source in sources:
+        if source.kind == "page":
+            pages.append(source.url)
+            continue
+        try:
+            if source.kind == "feed":
+                got = fetcher.fetch(source.url)
+                pages += feed_links(got.data, got.url)
+                continue
+            todo, seen = [(source.url, source.depth)], set()
+            while todo and len(pages) < MAX_LINKS * 4:
+                url, depth = todo.pop(0)
+                if url in seen:
+                    continue
+                seen.add(url)
+                got = fetcher.fetch(url)
+                found, nested = sitemap_links(got.data, got.url)
+                pages += found
+                if depth > 0:
+                    todo += [(n, depth - 1) for n in nested]
+        except WebError as exc:
+            failed.append((source.url, str(exc)))
+    return list(dict.fromkeys(pages)), failed

@@ -183,3 +183,66 @@ def test_a_file_prune_keeps_pages_ingested_by_url(tmp_path, site):
     )
     pruned = run_ingest(settings, [settings.corpus_dir], progress=False, prune=True)
     assert pruned.added == ["note.txt"] and pruned.removed == []
+
+
+def test_feeds_and_sitemaps_in_the_sources_file(tmp_path, site):
+    from assistant.composition import run_ingest
+
+    from .conftest import CORPUS, PDF
+
+    state, base = site
+    state.page("/news/1.html", PAGE, '"n1"')
+    state.page("/news/2.html", PAGE.replace("offshore wind", "tidal energy"), '"n2"')
+    state.page("/about.html", PAGE.replace("offshore wind", "solar park"), '"a"')
+    state.pages["/docs/resolution.pdf"] = (
+        200,
+        {"Content-Type": "application/pdf", "ETag": '"p"'},
+        (CORPUS / PDF).read_bytes(),
+    )
+    rss = f"""<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>
+<item><title>One</title><link>{base}/news/1.html</link></item>
+<item><title>Two</title><link>/news/2.html</link>
+<enclosure url="{base}/docs/resolution.pdf" type="application/pdf" length="1"/></item>
+</channel></rss>"""
+    state.page("/feed.xml", rss, '"f"', kind="application/rss+xml")
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    state.page(
+        "/sitemap-index.xml",
+        f'<sitemapindex xmlns="{ns}"><sitemap><loc>{base}/sitemap-pages.xml</loc></sitemap>'
+        "</sitemapindex>",
+        '"si"',
+        kind="application/xml",
+    )
+    state.page(
+        "/sitemap-pages.xml",
+        f'<urlset xmlns="{ns}"><url><loc>{base}/about.html</loc></url>'
+        "<url><loc>https://elsewhere.example/off-site.html</loc></url></urlset>",
+        '"sp"',
+        kind="application/xml",
+    )
+    settings = settings_for(tmp_path, web_allow_private=True)
+    (settings.corpus_dir / "SOURCES.web").write_text(
+        f"feed {base}/feed.xml\nsitemap {base}/sitemap-index.xml depth 1\n"
+    )
+    report = run_ingest(settings, [settings.corpus_dir], progress=False)
+    assert sorted(report.added) == sorted(
+        f"{base}{p}"
+        for p in ("/news/1.html", "/news/2.html", "/docs/resolution.pdf", "/about.html")
+    ), report.as_json()
+    assert report.failed == []  # the off-site page of the sitemap is not followed
+    listed = {
+        d["source"]: d
+        for d in __import__("json").loads(
+            cli(
+                {
+                    "POLICY_ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+                    "POLICY_ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+                },
+                "documents",
+                "list",
+                "--json",
+            ).stdout
+        )
+    }
+    pdf = listed[f"{base}/docs/resolution.pdf"]
+    assert pdf["kind"] == "pdf" and pdf["pages"] == 2 and pdf["symbol"] == "A/RES/79/237"
