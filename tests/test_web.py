@@ -230,19 +230,11 @@ def test_feeds_and_sitemaps_in_the_sources_file(tmp_path, site):
         for p in ("/news/1.html", "/news/2.html", "/docs/resolution.pdf", "/about.html")
     ), report.as_json()
     assert report.failed == []  # the off-site page of the sitemap is not followed
-    listed = {
-        d["source"]: d
-        for d in __import__("json").loads(
-            cli(
-                {
-                    "POLICY_ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-                    "POLICY_ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
-                },
-                "documents",
-                "list",
-                "--json",
-            ).stdout
-        )
+    env = {
+        "POLICY_ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "POLICY_ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
     }
+    docs = json.loads(cli(env, "documents", "list", "--json").stdout)
+    listed = {d["source"]: d for d in docs}
     pdf = listed[f"{base}/docs/resolution.pdf"]
     assert pdf["kind"] == "pdf" and pdf["pages"] == 2 and pdf["symbol"] == "A/RES/79/237"
