@@ -10,7 +10,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup serve test test-llm lint browser bench clean
+.PHONY: setup serve test test-llm lint browser ocr bench clean
 
 setup: $(STAMP)
 
@@ -25,12 +25,17 @@ $(STAMP): pyproject.toml constraints.txt
 serve: setup
 	$(BIN)/policy-assistant serve
 
-## test: set up, lint, run the test suite (installs Debian's chromium for the browser tests)
-test: setup lint browser
+## test: set up, lint, run the test suite (installs Debian's chromium for the browser tests and
+## tesseract-ocr for the OCR test)
+test: setup lint browser ocr
 	$(BIN)/python -m pytest
 
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+## ocr: Debian's Tesseract with English, French and German data (scanned PDF pages are read)
+ocr:
+	command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu >/dev/null)
 
 ## test-llm: build llama-cpp-python (about 5 minutes), serve SmolLM2-135M on loopback, test end to end
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF

@@ -146,6 +146,7 @@ def ingest_options(settings: Settings) -> IngestOptions:
             delay_seconds=settings.web_delay_seconds,
         ),
         web_sources_file=settings.web_sources_file,
+        ocr=settings.ocr,
     )
 
 

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         "`title`, `original URL`) give documents their titles and links; it is not ingested.",
     )
 
+    ocr: bool = Field(
+        True,
+        description="Read the pages of a PDF that have no text layer (scans) with Tesseract "
+        "when it is installed (`make ocr`); their citations say the text was read by OCR. "
+        "False, or without Tesseract: such pages are skipped with a note.",
+    )
     web_sources_file: str = Field(
         "SOURCES.web",
         description="Optional file in CORPUS_DIR listing web pages (one URL a line, `#` "

@@ -26,3 +26,4 @@ class ParsedDocument:
     pages: int | None = None
     notes: list[str] = field(default_factory=list)  # e.g. "2 pages without text were skipped"
     date: str | None = None  # ISO, when the file states it (a Markdown file's front matter)
+    ocr_pages: frozenset[int] = frozenset()  # PDF pages whose text was read by OCR

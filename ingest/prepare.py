@@ -3,6 +3,7 @@ within the limits, and given its manifest record (nothing is written here)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ MAX_CHUNK_CHARS = 4000  # a 200-token passage of real text is under 1,500 charac
 # the largest document of the default corpus (the AI Act) makes 1,055 passages; a 15 MB file of one
 # repeated word made 24,000 and took 3 GB
 MAX_PASSAGES_PER_DOCUMENT = 5000
+OCR_NOTE = "text read by OCR"
 
 
 def _bounded(
@@ -76,6 +78,7 @@ def prepare_document(
     *,
     max_passages: int = MAX_PASSAGES_PER_DOCUMENT,
     previous: DocumentRecord | None = None,
+    ocr: bool = True,
 ) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
     """Parse and chunk one file: (record, chunks, texts to embed, notes).
 
@@ -86,7 +89,7 @@ def prepare_document(
     first on a lower bound (a passage holds at most ``config.max_tokens`` tokens and every word
     is at least one), so a file of megabytes of one repeated word is refused before it is
     tokenised, in memory and time it costs to read."""
-    parsed = read_document(path, data)
+    parsed = read_document(path, data, ocr=ocr)
     words = sum(len(b.text.split()) for b in parsed.blocks)
     if words // config.max_tokens > max_passages:
         raise TooManyPassagesError(
@@ -100,6 +103,13 @@ def prepare_document(
     )
     if not drafts:
         raise IngestError("no text to index")
+    if parsed.ocr_pages:  # the citation says the text was read by OCR (it may hold misreadings)
+        drafts = [
+            replace(d, locator=f"{d.locator}, {OCR_NOTE}" if d.locator else OCR_NOTE)
+            if d.page in parsed.ocr_pages
+            else d
+            for d in drafts
+        ]
     if len(drafts) > max_passages:
         raise TooManyPassagesError(
             f"{len(drafts):,} passages, over the limit of {max_passages:,} a document "

@@ -183,6 +183,7 @@ class IngestOptions:
     commit_every: int = EMBED_BUFFER
     web: WebPolicy = field(default_factory=WebPolicy)
     web_sources_file: str = "SOURCES.web"  # in root: pages synced with the folder
+    ocr: bool = True  # read PDF pages without text by OCR when Tesseract is installed
 
 
 def ingest(
@@ -330,6 +331,7 @@ class _Run:
                 self.catalog,
                 max_passages=self.options.max_passages,
                 previous=known,
+                ocr=self.options.ocr,
             )
         except IngestError as exc:
             report.failed.append((source, str(exc)))
@@ -397,6 +399,7 @@ class _Run:
                 self.catalog,
                 max_passages=self.options.max_passages,
                 previous=known,
+                ocr=self.options.ocr,
             )
         except PageGoneError as exc:
             if known:
@@ -431,7 +434,7 @@ class _Run:
         if known.meta_stamp == stamp(entry):
             return
         try:
-            parsed = read_document(path, data)
+            parsed = read_document(path, data, ocr=False)  # the first page's text is enough
         except Exception:  # it was read when committed; the metadata stays as it was
             return
         self.store.update_record(with_metadata(known, entry, parsed, known))

@@ -43,13 +43,18 @@ def unsupported_type(suffix: str) -> str:
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"})
 
 
-def read_document(path: Path, data: bytes) -> ParsedDocument:
+def read_document(path: Path, data: bytes, *, ocr: bool = True) -> ParsedDocument:
     """Parse ``data`` (the bytes of ``path``) with the reader for its file type, once its content
-    is known to match that type (``ContentMismatchError`` otherwise)."""
+    is known to match that type (``ContentMismatchError`` otherwise). ``ocr``: a PDF's pages
+    without text are read by OCR when Tesseract is installed."""
     from .sniff import check_content
 
     suffix = path.suffix.lower()
     reader = _reader(suffix)
     if data[:4096].strip() or data.strip():  # an empty file gets the reader's "empty" error
         check_content(suffix, data)
+    if suffix == ".pdf":
+        from .pdf import read_pdf
+
+        return read_pdf(path, data, ocr=ocr)
     return reader(path, data)

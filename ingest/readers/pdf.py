@@ -4,6 +4,7 @@ Text is repaired as it is read: words hyphenated across line breaks are joined a
 footnote numbers are detached from the words they were glued to, so quotes read as the page
 does and BM25 sees whole words. Running headers and footers (lines that recur at the top or bottom of many pages once digits are
 ignored) are dropped. An encrypted PDF is opened with the empty password when it allows it.
+Pages without a text layer are read by OCR when Tesseract is installed (``ocr.py``).
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def repaired(paragraph: str) -> str:
     return _FOOTNOTE_START.sub(r"\1 ", _FOOTNOTE_MARK.sub("", paragraph))
 
 
-def read_pdf(path: Path, data: bytes) -> ParsedDocument:
+def read_pdf(path: Path, data: bytes, ocr: bool = True) -> ParsedDocument:
+    """``ocr``: read pages without a text layer with Tesseract when it is installed."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -110,6 +112,16 @@ def read_pdf(path: Path, data: bytes) -> ParsedDocument:
     if not page_lines:
         raise UnreadableDocumentError("corrupt or unreadable PDF: no pages")
 
+    from . import ocr as tesseract
+
+    ocr_pages: set[int] = set()
+    if ocr and tesseract.available():
+        for number, lines in enumerate(page_lines, start=1):
+            if not "".join(lines).strip():
+                text = tesseract.read_page(reader.pages[number - 1])
+                if text.strip():
+                    page_lines[number - 1] = text.split("\n")
+                    ocr_pages.add(number)
     running = _running_lines(page_lines)
     blocks: list[Block] = []
     empty_pages = 0
@@ -128,6 +140,8 @@ def read_pdf(path: Path, data: bytes) -> ParsedDocument:
     if not blocks:
         raise EmptyDocumentError("PDF without a text layer (scanned images?): nothing to index")
     notes = [f"{empty_pages} page(s) without text skipped"] if empty_pages else []
+    if ocr_pages:
+        notes.append(f"{len(ocr_pages)} page(s) without a text layer read by OCR")
     title = meta_title.strip() if 5 <= len(meta_title.strip()) <= 200 else ""
     return ParsedDocument(
         title=title or path.stem.replace("-", " ").replace("_", " "),
@@ -135,4 +149,5 @@ def read_pdf(path: Path, data: bytes) -> ParsedDocument:
         blocks=blocks,
         pages=len(page_lines),
         notes=notes,
+        ocr_pages=frozenset(ocr_pages),
     )
