@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
@@ -18,6 +19,7 @@ EPILOG_INGEST = """examples:
   policy-assistant ingest                 sync the default corpus (CORPUS_DIR)
   policy-assistant ingest new/report.pdf  add or update one file
   policy-assistant ingest --prune         also remove documents whose files are gone
+  policy-assistant ingest --watch         keep the library in step with the folder
   policy-assistant ingest --rebuild       re-embed everything (after changing model or chunking)
   policy-assistant ingest https://example.org/statement.html
                                           add or re-sync a web page (conditional request)
@@ -83,15 +85,38 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(
             "interrupted: documents already committed are stored whole; run ingest again to finish"
         )
-    if args.json:
-        print(json.dumps(report.as_json(), indent=2))
-    else:
-        for source, note in report.notes:
-            print(f"note: {source}: {note}")
-        for source, reason in report.failed:
-            print(f"failed: {source}: {reason}", file=sys.stderr)
-        print(report.summary())
+    _print_report(report, args.json)
+    if args.watch:
+        return _watch(settings, args)
     return 0 if report.ok else 1
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+        return
+    for source, note in report.notes:
+        print(f"note: {source}: {note}")
+    for source, reason in report.failed:
+        print(f"failed: {source}: {reason}", file=sys.stderr)
+    print(report.summary(), flush=True)
+
+
+def _watch(settings: Settings, args: argparse.Namespace) -> int:
+    """`ingest --watch`: sync CORPUS_DIR again whenever its files change (and on the interval)."""
+    from .composition import watch_corpus
+
+    every = settings.sync_interval_minutes
+    print(
+        f"watching {settings.corpus_dir} for changes"
+        + (f", and syncing every {every:g} min" if every else "")
+        + " (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_corpus(settings, lambda report: _print_report(report, args.json))
+    return 0
 
 
 def _scope_of(args: argparse.Namespace) -> Scope:
@@ -308,7 +333,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update=updates)
     from .composition import build_web_app, server_config
 
-    app = build_web_app(settings, sync=not args.no_sync, progress=True)
+    app = build_web_app(settings, sync=not args.no_sync, progress=True, watch=args.watch)
     url = f"http://{settings.host}:{settings.port}"
     print(f"policy-assistant is serving at {url}  (API docs: {url}/api/docs)", file=sys.stderr)
     uvicorn.Server(server_config(app, settings)).run()
@@ -432,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
         "old one, switched in when complete",
     )
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="after the sync, keep syncing CORPUS_DIR whenever its files change (removed files "
+        "leave the library), and every SYNC_INTERVAL_MINUTES when set",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_ingest)
@@ -540,6 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default: HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: PORT, 7860)")
     p.add_argument("--no-sync", action="store_true", help="do not ingest CORPUS_DIR at start")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="sync CORPUS_DIR whenever its files change, and every SYNC_INTERVAL_MINUTES",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(

@@ -9,6 +9,7 @@ so ``import assistant`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .settings import Settings
@@ -188,6 +189,18 @@ def run_ingest(
     return report
 
 
+def watch_corpus(settings: Settings, on_report: Callable[[IngestReport], None]) -> None:
+    """What `ingest --watch` does after its first sync: sync CORPUS_DIR (pruning, so removed
+    files leave the library) whenever its files change, and every SYNC_INTERVAL_MINUTES;
+    ``on_report`` gets each sync's report. Blocks until interrupted."""
+    from ingest.watch import watch_folder
+
+    def sync() -> None:
+        on_report(run_ingest(settings, [settings.corpus_dir], prune=True, progress=False))
+
+    watch_folder(settings.corpus_dir, sync, interval_minutes=settings.sync_interval_minutes)
+
+
 def build_library(
     settings: Settings, embedder: SentenceEmbedder, store: ChunkStore, searcher: HybridSearcher
 ) -> Library:
@@ -209,10 +222,13 @@ def build_web_app(
     sync: bool = True,
     embedder: SentenceEmbedder | None = None,
     progress: bool = False,
+    watch: bool = False,
 ) -> FastAPI:
     """The web app over one searcher, assistant and library.
 
-    ``sync`` ingests CORPUS_DIR first (with progress bars on stderr when ``progress``)."""
+    ``sync`` ingests CORPUS_DIR first (with progress bars on stderr when ``progress``);
+    ``watch`` keeps syncing it in a background thread whenever its files change (and every
+    SYNC_INTERVAL_MINUTES), through the library, so the Library tab shows the last sync."""
     import sys
 
     from ingest import ingest
@@ -236,6 +252,17 @@ def build_web_app(
     searcher = build_searcher(settings, embedder, store)
     searcher.refresh(force=True)
     library = build_library(settings, embedder, store, searcher)
+    if sync and settings.corpus_dir.is_dir():
+        library.record_sync(report)
+    if watch and settings.corpus_dir.is_dir():
+        import threading
+
+        threading.Thread(
+            target=library.watch,
+            args=(settings.sync_interval_minutes,),
+            name="library-watch",
+            daemon=True,
+        ).start()
     return create_app(build_assistant(settings, searcher), library, settings, chat=chat)
 
 

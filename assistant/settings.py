@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="Optional file in CORPUS_DIR listing web pages (one URL a line, `#` "
         "comments) that every sync of the folder fetches too; it is not ingested.",
     )
+    sync_interval_minutes: float = Field(
+        0.0,
+        ge=0.0,
+        description="With `ingest --watch` or `serve --watch`: also sync every this many "
+        "minutes (the web pages of SOURCES.web change without a file changing); 0: only when "
+        "files in CORPUS_DIR change.",
+    )
     web_allow_private: bool = Field(
         False,
         description="Let `ingest URL` fetch loopback, private and link-local addresses. Off: "

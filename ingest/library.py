@@ -23,6 +23,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,7 @@ class Library:
         self.corpus_dir = Path(options.root)
         self.max_upload_bytes = max_upload_bytes
         self._lock = threading.Lock()
+        self.last_sync: dict[str, Any] | None = None  # what the last reingest did (watch, API)
 
     def documents(self) -> list[dict[str, Any]]:
         self.searcher.refresh()
@@ -237,9 +239,28 @@ class Library:
         return public_record(edited)
 
     def reingest(self) -> IngestReport:
-        """Sync the whole corpus folder: new and changed files in, deleted ones out."""
+        """Sync the whole corpus folder (and its web pages): new and changed files in, deleted
+        ones out. ``last_sync`` keeps what it did."""
         with self._locked():
-            return self._ingest([self.corpus_dir], prune=True)
+            report = self._ingest([self.corpus_dir], prune=True)
+        self.record_sync(report)
+        return report
+
+    def record_sync(self, report: IngestReport) -> None:
+        """Keep what a sync of the folder did, for the Library tab (``last_sync``)."""
+        self.last_sync = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "summary": report.summary(),
+            "changed": [*report.added, *report.updated, *report.removed],
+            "failed": [{"source": s, "reason": r} for s, r in report.failed],
+        }
+
+    def watch(self, interval_minutes: float = 0.0, stop: threading.Event | None = None) -> None:
+        """Sync whenever files in the corpus folder change (and every ``interval_minutes``
+        when above 0); blocks until ``stop`` is set."""
+        from .watch import watch_folder
+
+        watch_folder(self.corpus_dir, self.reingest, interval_minutes=interval_minutes, stop=stop)
 
     def resolve(self, source: str) -> Path:
         """The file of ``source`` inside the corpus folder; anything that would leave it is refused."""

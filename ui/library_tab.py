@@ -13,7 +13,7 @@ from ingest import Library, LibraryError
 from .render import md_text
 from .security import AdminGuard, client_key
 
-__all__ = ["documents_table", "document_choices", "library_tab"]
+__all__ = ["document_choices", "documents_table", "last_sync_markdown", "library_tab"]
 
 
 COLUMNS = ["Title", "Issued by", "Type", "Date", "Symbol", "Passages", "File"]
@@ -33,6 +33,21 @@ def documents_table(library: Library) -> list[list[Any]]:
         ]
         for d in library.documents()
     ]
+
+
+def last_sync_markdown(library: Library) -> str:
+    """The last sync of the folder: when, what it did, what changed and what failed."""
+    last = library.last_sync
+    if not last:
+        return "*No sync of the corpus folder has run in this server yet.*"
+    lines = [
+        f"**Last sync** {md_text(last['at'].replace('T', ' '))} UTC: {md_text(last['summary'])}"
+    ]
+    if last["changed"]:
+        lines.append("Changed: " + ", ".join(md_text(s) for s in last["changed"][:20]))
+    for f in last["failed"][:20]:
+        lines.append(f"⚠️ {md_text(f['source'])}: {md_text(f['reason'])}")
+    return "  \n".join(lines)
 
 
 def document_choices(library: Library) -> list[tuple[str, str]]:
@@ -57,8 +72,13 @@ def library_tab(library: Library, guard: AdminGuard) -> tuple[gr.Dataframe, list
         column_widths=["38%", "15%", "10%", "10%", "13%", "7%", "7%"],
         elem_id="pa-documents",
     )
+    synced = gr.Markdown(last_sync_markdown(library), elem_id="pa-last-sync")
     refresh = gr.Button("Refresh", size="sm")
-    refresh.click(lambda: documents_table(library), outputs=table, api_visibility="private")
+    refresh.click(
+        lambda: (documents_table(library), last_sync_markdown(library)),
+        outputs=[table, synced],
+        api_visibility="private",
+    )
     choices = _editors_area(library, guard, table) if guard.token else []
     return table, choices
 
