@@ -72,6 +72,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         admin_token=TOKEN,
         rate_limit_per_minute=0,
         max_upload_mb=UPLOAD_LIMIT_MB,
+        # a scan's page is refused as having no text when it is not OCR'd (test_ocr.py reads
+        # one with Tesseract)
+        ocr=False,
     )
 
 
