@@ -437,9 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "ingest",
         help="read documents into the store (skips unchanged files)",
-        description="Read PDF, HTML, Markdown, TXT and DOCX files, split them along their "
-        "structure, embed them and sync them into the store. Unchanged files are skipped, "
-        "changed ones replaced. Exit code 1 if any file failed.",
+        description="Read PDF, HTML, Markdown, TXT and DOCX files and web pages, split them "
+        "along their structure, embed them and sync them into the store. Unchanged files are "
+        "skipped, changed ones replaced; a known page costs one conditional request. Scanned "
+        "PDF pages are read by OCR when Tesseract is installed. Exit code 1 if any file or "
+        "page failed (a URL into a private network is refused: WEB_ALLOW_PRIVATE).",
         epilog=EPILOG_INGEST,
         formatter_class=formatter,
     )
