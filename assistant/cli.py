@@ -63,9 +63,11 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from vectorstore import is_url
+
     from .composition import run_ingest
 
-    urls = [p for p in args.paths if p.lower().startswith(("http://", "https://"))]
+    urls = [p for p in args.paths if is_url(p)]
     paths = [Path(p) for p in args.paths if p not in urls] or (
         [] if urls else [settings.corpus_dir]
     )
@@ -550,7 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=formatter,
     )
     p.add_argument("source", nargs="?", metavar="SOURCE", help="the document, by name")
-    p.add_argument("locator", nargs="?", metavar="LOCATOR", help='its passage, e.g. "paragraph 5"')
+    p.add_argument(
+        "locator",
+        nargs="?",
+        metavar="LOCATOR",
+        help='its passage, e.g. "paragraph 5" (none: each paragraph of the document)',
+    )
     p.add_argument("--text", help="trace this text instead of a passage")
     p.add_argument("--limit", type=int, default=20, help="most matches shown (default 20)")
     p.add_argument(

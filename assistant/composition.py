@@ -174,7 +174,7 @@ def run_ingest(
     options = ingest_options(settings)
     urls = list(urls or [])
     if rebuild:
-        from ingest.web import is_url
+        from vectorstore import is_url
 
         # the pages already in the library come along (the folder's sources file is read too)
         pages = [s for s in store.documents() if is_url(s)] if store.exists() else []

@@ -20,6 +20,7 @@ from urllib.parse import quote as url_quote
 
 from langchain_core.documents import Document
 
+from vectorstore import is_url
 from vectorstore.text import WORD, content_words, split_sentences, stem, stems
 
 from .answer import Answer, Citation
@@ -85,8 +86,7 @@ def make_citation(n: int, doc: Document, base_url: str) -> Citation:
     meta = doc.metadata
     source = meta["source"]
     # a web page's citation links to the page itself
-    web = source.lower().startswith(("http://", "https://"))
-    url = source if web else f"{base_url}{url_quote(source)}"
+    url = source if is_url(source) else f"{base_url}{url_quote(source)}"
     if meta.get("page"):
         url += f"#page={meta['page']}"
     return Citation(

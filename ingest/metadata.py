@@ -51,14 +51,13 @@ def from_text(parsed: ParsedDocument) -> dict[str, str | None]:
     """What the document's first page states about itself."""
     head = " | ".join(b.text for b in parsed.blocks)[:_HEAD_CHARS]
     found: dict[str, str | None] = {"date": parsed.date}
-    un = _UN_SYMBOL.search(head)
-    if un and _UN_ADOPTED.search(head):
-        adopted = _UN_ADOPTED.search(head)
+    un, adopted = _UN_SYMBOL.search(head), _UN_ADOPTED.search(head)
+    if un and adopted:
         found.update(
             body="UN General Assembly",
             doc_type="resolution",
             symbol=f"A/RES/{un.group(1)}/{un.group(2)}",
-            date=iso_date(adopted.group(1)) if adopted else None,
+            date=iso_date(adopted.group(1)),
         )
         return found
     eu = _EU_ACT.search(head)

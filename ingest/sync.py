@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError
+from vectorstore import Chunk, ChunkStore, DocumentRecord, StoreDamagedError, is_url
 
 from . import chunking
 from .catalog import read_catalog
@@ -32,7 +32,6 @@ from .web import (
     WebPolicy,
     WebSource,
     expand,
-    is_url,
     read_web_sources,
     suffix_for,
 )
@@ -98,6 +97,14 @@ class _Pending:
     chunks: list[Chunk]
     texts: list[str]  # what is embedded
     status: str  # added or updated
+
+
+def _current(known: DocumentRecord | None, content_hash: str) -> bool:
+    """The committed version has this content and was cut by this chunker: nothing to do."""
+    return known is not None and (known.content_hash, known.chunking) == (
+        content_hash,
+        chunking.CHUNKER_VERSION,
+    )
 
 
 def _source_name(path: Path, root: Path) -> str:
@@ -306,10 +313,7 @@ class _Run:
             data = path.read_bytes()
             content_hash = hashlib.sha256(data).hexdigest()
             known = self.committed.get(source)
-            if known and (known.content_hash, known.chunking) == (
-                content_hash,
-                chunking.CHUNKER_VERSION,
-            ):
+            if _current(known, content_hash):
                 report.unchanged.append(source)  # (a file cut by an older chunker is re-chunked)
                 self.relabel(path, source, data, known)
                 return
@@ -321,18 +325,7 @@ class _Run:
                     self.store.remove_document(source)
                     report.removed.append(source)
                 return
-            record, chunks, texts, notes = prepare_document(
-                path,
-                source,
-                data,
-                content_hash,
-                self.config,
-                self.embedder.tokenizer,
-                self.catalog,
-                max_passages=self.options.max_passages,
-                previous=known,
-                ocr=self.options.ocr,
-            )
+            prepared = self.prepare(path, source, data, content_hash, known)
         except IngestError as exc:
             report.failed.append((source, str(exc)))
             return
@@ -348,7 +341,35 @@ class _Run:
             return
         finally:
             self.file_bar.update(1)
-        report.notes.extend((source, n) for n in notes)
+        self.queue(*prepared, known)
+
+    def prepare(
+        self, path: Path, source: str, data: bytes, content_hash: str, known: DocumentRecord | None
+    ) -> tuple[DocumentRecord, list[Chunk], list[str], list[str]]:
+        """``prepare_document`` under this run's options (a file's, or a page's bytes)."""
+        return prepare_document(
+            path,
+            source,
+            data,
+            content_hash,
+            self.config,
+            self.embedder.tokenizer,
+            self.catalog,
+            max_passages=self.options.max_passages,
+            previous=known,
+            ocr=self.options.ocr,
+        )
+
+    def queue(
+        self,
+        record: DocumentRecord,
+        chunks: list[Chunk],
+        texts: list[str],
+        notes: list[str],
+        known: DocumentRecord | None,
+    ) -> None:
+        """A prepared document waiting to be embedded and committed by ``flush``."""
+        self.report.notes.extend((record.source, n) for n in notes)
         self.pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
         self.chunk_bar.total += len(chunks)
         self.chunk_bar.refresh()
@@ -369,10 +390,7 @@ class _Run:
                     self.store.update_record(replace(known, misses=None))
                 return
             content_hash = hashlib.sha256(fetched.data).hexdigest()
-            if known and (known.content_hash, known.chunking) == (
-                content_hash,
-                chunking.CHUNKER_VERSION,
-            ):
+            if _current(known, content_hash):
                 report.unchanged.append(url)
                 if (known.etag, known.last_modified, known.misses) != (
                     fetched.etag,
@@ -388,19 +406,8 @@ class _Run:
                         )
                     )
                 return
-            suffix = suffix_for(fetched.content_type, fetched.url)
-            record, chunks, texts, notes = prepare_document(
-                Path(f"page{suffix}"),
-                url,
-                fetched.data,
-                content_hash,
-                self.config,
-                self.embedder.tokenizer,
-                self.catalog,
-                max_passages=self.options.max_passages,
-                previous=known,
-                ocr=self.options.ocr,
-            )
+            page = Path(f"page{suffix_for(fetched.content_type, fetched.url)}")
+            prepared = self.prepare(page, url, fetched.data, content_hash, known)
         except PageGoneError as exc:
             if known:
                 misses = (known.misses or 0) + 1
@@ -418,14 +425,9 @@ class _Run:
             reason = str(exc).splitlines()[0][:200] if str(exc) else ""
             report.failed.append((url, f"malformed page: {type(exc).__name__} {reason}".strip()))
             return
-        record = replace(
-            record, url=fetched.url, etag=fetched.etag, last_modified=fetched.last_modified
-        )
-        report.notes.extend((url, n) for n in notes)
-        self.pending.append(_Pending(record, chunks, texts, "updated" if known else "added"))
-        self.chunk_bar.total += len(chunks)
-        self.chunk_bar.refresh()
-        self.buffered += len(chunks)
+        record, *rest = prepared
+        validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+        self.queue(replace(record, url=fetched.url, **validators), *rest, known)
 
     def relabel(self, path: Path, source: str, data: bytes, known: DocumentRecord) -> None:
         """Re-derive an unchanged document's metadata when the catalogue's values for it (or

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from vectorstore import is_url
+
 from .errors import IngestError
 
 __all__ = [
@@ -30,7 +32,6 @@ __all__ = [
     "PageGoneError",
     "WebError",
     "WebPolicy",
-    "is_url",
     "WebSource",
     "expand",
     "feed_links",
@@ -48,10 +49,6 @@ class WebError(IngestError):
 
 class PageGoneError(WebError):
     """404 or 410: after two in a row a sync with ``prune`` removes the page."""
-
-
-def is_url(text: str) -> bool:
-    return text.lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .errors import (
     StoreUnavailableError,
 )
 from .hybrid import HybridSearcher, SearchHit
-from .records import Chunk, DocumentRecord, chunk_id, doc_key
+from .records import Chunk, DocumentRecord, chunk_id, doc_key, is_url
 from .scope import Scope, ScopeError
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "chunk_id",
     "connect",
     "doc_key",
+    "is_url",
 ]

@@ -7,7 +7,12 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Chunk", "DocumentRecord", "chunk_id", "doc_key"]
+__all__ = ["Chunk", "DocumentRecord", "chunk_id", "doc_key", "is_url"]
+
+
+def is_url(source: str) -> bool:
+    """A source that is a web page's URL (its document came from the web, not a file)."""
+    return source.lower().startswith(("http://", "https://"))
 
 
 def doc_key(source: str, content_hash: str, chunking: str | None = None) -> str:
