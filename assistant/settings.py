@@ -271,8 +271,9 @@ class Settings(BaseSettings):
     max_request_kb: int = Field(
         64,
         ge=4,
-        description="Largest body of a question, a feedback, an OpenAI-compatible or an MCP "
-        "request (KiB), counted as the bytes arrive (a body without Content-Length included).",
+        description="Largest body of a question, a search, a trace, a feedback, an "
+        "OpenAI-compatible or an MCP request (KiB), counted as the bytes arrive (a body without "
+        "Content-Length included).",
     )
     feedback_per_minute: int = Field(
         10, ge=0, description="Feedback entries one client may send per minute; 0: no limit."

@@ -207,7 +207,9 @@ def raw_request(base: str, head: bytes, body_parts: list[bytes]) -> bytes:
         return sock.recv(4096)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/ask", "/v1/chat/completions", "/mcp"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/ask", "/api/v1/search", "/api/v1/trace", "/v1/chat/completions", "/mcp"]
+)
 def test_request_bodies_are_counted_as_they_arrive(url, path):
     head = (
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()

@@ -123,8 +123,17 @@ def _guard_requests(app: FastAPI, settings: Settings) -> None:
     small_limit = settings.max_request_kb * 1024
 
     def body_limit(method: str, path: str) -> int:
-        """Questions, feedback and MCP calls are small; only uploads may be large."""
-        if path.startswith(("/api/v1/ask", "/api/v1/feedback", "/api/v1/search", "/v1/", "/mcp")):
+        """Questions, searches, traces, feedback and MCP calls are small; only uploads may be
+        large."""
+        small = (
+            "/api/v1/ask",
+            "/api/v1/feedback",
+            "/api/v1/search",
+            "/api/v1/trace",
+            "/v1/",
+            "/mcp",
+        )
+        if path.startswith(small):
             return small_limit
         if path.startswith(("/api/v1/documents", "/gradio_api/upload")):
             return upload_limit
