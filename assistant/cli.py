@@ -335,7 +335,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update=updates)
     from .composition import build_web_app, server_config
 
-    app = build_web_app(settings, sync=not args.no_sync, progress=True, watch=args.watch)
+    app = build_web_app(
+        settings, sync=not args.no_sync, progress=True, watch=args.watch, background=True
+    )
     url = f"http://{settings.host}:{settings.port}"
     print(f"policy-assistant is serving at {url}  (API docs: {url}/api/docs)", file=sys.stderr)
     uvicorn.Server(server_config(app, settings)).run()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,9 @@ class Assistant:
         from .retrieval import HybridRetriever
 
         self.searcher = searcher
+        # while the library is being indexed (serve syncs in the background): a sentence that
+        # every answer ends with, saying so (set by the composition root)
+        self.indexing_note: Callable[[], str | None] | None = None
         self.fixed_scope = fixed_scope or Scope()
         self.trace_min_similarity = trace_min_similarity
         self.extractive_config = compose or ExtractiveConfig()
@@ -215,7 +218,14 @@ class Assistant:
         if empty is not None:
             return empty
         inputs = {"question": question, "history": list(history or []), "scope": scope}
-        return self.chain.invoke(inputs)
+        return self._noted(self.chain.invoke(inputs))
+
+    def _noted(self, answer: Answer) -> Answer:
+        """``answer`` with the indexing note at its end, while there is one."""
+        note = self.indexing_note() if self.indexing_note is not None else None
+        if not note or note in answer.answer:
+            return answer
+        return replace(answer, answer=f"{answer.answer}\n\n{note}")
 
     def search(self, query: str, k: int = 8, scope: Scope | None = None) -> list[Citation]:
         """The ``k`` passages that match ``query`` best, as citations (the same objects an answer
@@ -244,7 +254,7 @@ class Assistant:
         )
         gated = self._gate(inputs)
         if gated is not None:
-            yield scoped(gated, scope)
+            yield self._noted(scoped(gated, scope))
             return
         inputs = self._choose_llm_docs(inputs)
         text = ""
@@ -253,9 +263,9 @@ class Assistant:
                 text += token
                 yield Answer(text, False, [], query=inputs["query"])
         except Exception as exc:
-            yield self._fallback(inputs, exc)
+            yield self._noted(self._fallback(inputs, exc))
             return
-        yield scoped(self._checked(text, inputs), scope)
+        yield self._noted(scoped(self._checked(text, inputs), scope))
 
     def trace(
         self,

@@ -10,7 +10,7 @@ from .library import (
     LibraryError,
     UploadTooLargeError,
 )
-from .sync import IngestOptions, IngestReport, ingest
+from .sync import IngestOptions, IngestReport, SyncProgress, ingest
 
 __all__ = [
     "ChunkingConfig",
@@ -18,6 +18,7 @@ __all__ = [
     "IngestError",
     "IngestOptions",
     "IngestReport",
+    "SyncProgress",
     "Library",
     "LibraryBusyError",
     "LibraryError",

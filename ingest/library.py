@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import re
 import threading
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from vectorstore import ChunkStore, HybridSearcher, StoreBusyError
 
 from .metadata import MetadataError, with_edits
 from .readers import SUPPORTED_SUFFIXES, unsupported_type
-from .sync import IngestOptions, IngestReport, ingest
+from .sync import IngestOptions, IngestReport, SyncProgress, ingest
 
 __all__ = [
     "DuplicateDocumentError",
@@ -99,6 +100,9 @@ class Library:
         self.max_upload_bytes = max_upload_bytes
         self._lock = threading.Lock()
         self.last_sync: dict[str, Any] | None = None  # what the last reingest did (watch, API)
+        self.sync_progress = SyncProgress()  # the running (or last) sync of the folder
+        self.first_sync_done = threading.Event()  # set when the sync at start has finished
+        self.first_sync_done.set()  # (nothing to wait for unless ``sync_in_background`` runs)
 
     def documents(self) -> list[dict[str, Any]]:
         self.searcher.refresh()
@@ -119,8 +123,16 @@ class Library:
         finally:
             self._lock.release()
 
-    def _ingest(self, paths: list[Path], prune: bool = False) -> IngestReport:
-        """An ingest that does not wait for another process's (the caller holds the lock)."""
+    def _ingest(
+        self,
+        paths: list[Path],
+        prune: bool = False,
+        *,
+        wait: bool = False,
+        tracker: SyncProgress | None = None,
+    ) -> IngestReport:
+        """An ingest that does not wait for another process's unless ``wait`` (the caller holds
+        the lock)."""
         try:
             return ingest(
                 paths,
@@ -129,7 +141,8 @@ class Library:
                 self.options,
                 prune=prune,
                 progress=False,
-                wait=False,
+                wait=wait,
+                tracker=tracker,
             )
         except StoreBusyError as exc:  # another process (a CLI ingest) holds the store
             raise LibraryBusyError(str(exc)) from exc
@@ -238,13 +251,54 @@ class Library:
                 self.searcher.refresh(force=True)
         return public_record(edited)
 
-    def reingest(self) -> IngestReport:
+    def reingest(self, prune: bool = True, wait: bool = False) -> IngestReport:
         """Sync the whole corpus folder (and its web pages): new and changed files in, deleted
-        ones out. ``last_sync`` keeps what it did."""
+        ones out (unless not ``prune``). ``last_sync`` keeps what it did, ``sync_progress``
+        follows it."""
         with self._locked():
-            report = self._ingest([self.corpus_dir], prune=True)
+            tracker = SyncProgress(running=True, started=time.time())
+            self.sync_progress = tracker
+            try:
+                report = self._ingest([self.corpus_dir], prune=prune, wait=wait, tracker=tracker)
+            finally:
+                tracker.running, tracker.finished = False, time.time()
         self.record_sync(report)
         return report
+
+    def sync_in_background(
+        self, on_report: Any = None, watch_minutes: float | None = None
+    ) -> threading.Thread:
+        """Sync the folder in a thread while the doors already answer (``serve``): documents
+        become answerable as they are committed, ``indexing_note`` says meanwhile that the
+        library is incomplete. ``on_report`` gets the report (or the exception); with
+        ``watch_minutes`` the thread then goes on watching the folder (``watch``)."""
+        self.first_sync_done.clear()
+        self.sync_progress = SyncProgress(running=True, started=time.time())
+
+        def run() -> None:
+            try:
+                result: Any = self.reingest(prune=False, wait=True)
+            except Exception as exc:  # reported, and the doors go on answering what is stored
+                result = exc
+            finally:
+                self.first_sync_done.set()
+            if on_report is not None:
+                on_report(result)
+            if watch_minutes is not None:
+                self.watch(watch_minutes)
+
+        thread = threading.Thread(target=run, name="library-sync", daemon=True)
+        thread.start()
+        return thread
+
+    def indexing_note(self) -> str | None:
+        """While the sync at start runs: a sentence for answers saying the library is incomplete."""
+        if self.first_sync_done.is_set():
+            return None
+        return (
+            f"(The library is still being indexed: {self.sync_progress.message()}. "
+            "Documents not indexed yet cannot be cited.)"
+        )
 
     def record_sync(self, report: IngestReport) -> None:
         """Keep what a sync of the folder did, for the Library tab (``last_sync``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from .web import (
     suffix_for,
 )
 
-__all__ = ["IngestOptions", "IngestReport", "collect_files", "ingest"]
+__all__ = ["IngestOptions", "IngestReport", "SyncProgress", "collect_files", "ingest"]
 
 EMBED_BUFFER = 256  # chunks embedded together; big enough to keep the encoder's batches full
 
@@ -88,6 +89,40 @@ class IngestReport:
             "rebuilt": self.rebuilt,
             "relabelled": self.relabelled,
             "elapsed": round(self.elapsed, 3),
+        }
+
+
+@dataclass
+class SyncProgress:
+    """How far a running sync is, for the health endpoint and the chat: ``total`` documents
+    (files, then web pages as their lists are read), ``done`` of them finished (unchanged,
+    committed, failed or skipped as duplicates)."""
+
+    total: int = 0
+    report: IngestReport | None = None
+    running: bool = False
+    started: float = 0.0  # time.time()
+    finished: float | None = None
+
+    @property
+    def done(self) -> int:
+        r = self.report
+        if r is None:
+            return 0
+        count = len(r.unchanged) + len(r.added) + len(r.updated) + len(r.failed)
+        return min(self.total, count + len(r.duplicates))
+
+    def message(self) -> str:
+        if self.running and not self.total:
+            return "listing the documents to index"
+        return f"indexed {self.done} of {self.total} documents"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "running": self.running,
+            "done": self.done,
+            "total": self.total,
+            "message": self.message(),
         }
 
 
@@ -203,6 +238,7 @@ def ingest(
     progress: bool = True,
     wait: bool = True,
     urls: Sequence[str] = (),
+    tracker: SyncProgress | None = None,
 ) -> IngestReport:
     """Sync ``paths`` (files or folders; none: ``options.root``) and web pages ``urls`` into
     ``store``. Syncing ``options.root`` also syncs the pages its ``web_sources_file`` lists.
@@ -212,10 +248,14 @@ def ingest(
     before the next is read, so an interrupted run keeps every group it finished. The store's
     write lock is held throughout: another writing process makes this wait, or raise
     ``StoreBusyError`` when ``wait`` is false. A store Chroma cannot read is rebuilt from every
-    file of ``options.root`` into a new generation, switched in when complete.
+    file of ``options.root`` into a new generation, switched in when complete. ``tracker``, when
+    given, follows the run (``SyncProgress``).
+
+    Files are parsed while the group before them is embedded and committed (in one thread
+    beside the caller's), so the encoder does not wait for the parsers.
     """
     with store.writing(wait=wait):
-        run = _Run(store, embedder, options, progress)
+        run = _Run(store, embedder, options, progress, tracker)
         if run.open():
             run.sync(list(paths), prune, list(urls))
         else:
@@ -229,16 +269,26 @@ def ingest(
 class _Run:
     """One ingest: its report, its progress bars and the documents waiting to be embedded."""
 
-    def __init__(self, store: ChunkStore, embedder: Any, options: IngestOptions, progress: bool):
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: Any,
+        options: IngestOptions,
+        progress: bool,
+        tracker: SyncProgress | None = None,
+    ):
         self.store, self.embedder, self.options, self.progress = store, embedder, options, progress
         self.root = Path(options.root)
         self.report = IngestReport()
+        self.tracker = tracker or SyncProgress()
+        self.tracker.report, self.tracker.total = self.report, 0
         self.started = time.perf_counter()
         self.config = ChunkingConfig(
             min(options.config.max_tokens, embedder.max_tokens), options.config.min_tokens
         )
         self.pending: list[_Pending] = []
         self.buffered = 0
+        self._encoding: Future[None] | None = None  # the group being embedded and committed
 
     def open(self) -> bool:
         """Open (or create) the store; False (noted in the report) when it is torn.
@@ -273,6 +323,9 @@ class _Run:
         self.owners = _content_owners(files, self.root, self.committed, options.max_file_bytes)
         self.file_bar = tqdm(total=len(files), unit="file", desc="files", disable=not self.progress)
         self.chunk_bar = tqdm(total=0, unit="chunk", desc="chunks", disable=not self.progress)
+        self.tracker.total = len(files)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-encode")
+        self.pool = pool
         try:
             for path in files:
                 self.read(path)
@@ -283,6 +336,7 @@ class _Run:
                 try:
                     urls, failed = expand(sources, self.fetcher)
                     self.report.failed.extend(failed)
+                    self.tracker.total += len(urls) + len(failed)
                     for url in urls:
                         self.read_url(url, prune)
                         if self.buffered >= options.commit_every:
@@ -290,11 +344,16 @@ class _Run:
                 finally:
                     self.fetcher.close()
             self.flush()
+            self.wait_for_encoder()
             if prune:
                 self.prune()
         finally:
-            self.file_bar.close()
-            self.chunk_bar.close()
+            try:
+                self.wait_for_encoder()  # no write may outlive the run (and its store lock)
+            finally:
+                pool.shutdown()
+                self.file_bar.close()
+                self.chunk_bar.close()
         self.report.elapsed = time.perf_counter() - self.started
 
     def read(self, path: Path) -> None:
@@ -443,8 +502,21 @@ class _Run:
         self.report.relabelled.append(source)
 
     def flush(self) -> None:
-        """Embed what is pending and commit it, document by document."""
-        texts = [t for p in self.pending for t in p.texts]
+        """Hand what is pending to the encoder thread (once it has committed the group before),
+        which embeds and commits it, document by document; reading goes on meanwhile."""
+        self.wait_for_encoder()
+        pending, self.pending, self.buffered = self.pending, [], 0
+        if pending:
+            self._encoding = self.pool.submit(self._commit, pending)
+
+    def wait_for_encoder(self) -> None:
+        """Until the group being embedded is committed; its error, if it failed, is raised."""
+        encoding, self._encoding = self._encoding, None
+        if encoding is not None:
+            encoding.result()
+
+    def _commit(self, pending: list[_Pending]) -> None:
+        texts = [t for p in pending for t in p.texts]
         if texts:
             # identical passages (a repeated disclaimer, a file of one line repeated) are
             # embedded once
@@ -452,7 +524,7 @@ class _Run:
             encoded = self.embedder.encode(list(unique))
             vectors = [encoded[unique[t]] for t in texts]
             offset = 0
-            for item in self.pending:
+            for item in pending:
                 n = len(item.chunks)
                 self.store.add_chunks(item.chunks, vectors[offset : offset + n])
                 offset += n
@@ -461,7 +533,6 @@ class _Run:
                 done.append(item.record.source)
                 self.report.chunks_written += n
                 self.chunk_bar.update(n)
-        self.pending, self.buffered = [], 0
 
     def prune(self) -> None:
         """Remove the documents whose files are gone."""

@@ -68,9 +68,9 @@ def make_docx(path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from vectorstore import SentenceEmbedder
+    from assistant.composition import build_embedder
 
-    model = SentenceEmbedder()
+    model = build_embedder(Settings())  # the default backend, as the CLI and the app build it
     assert model.model is not None  # load once for the whole session
     return model
 

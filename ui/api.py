@@ -403,11 +403,14 @@ def _health_routes(api: _Api) -> APIRouter:
     @router.get("/health")
     async def health() -> dict[str, Any]:
         """Liveness and what is loaded."""
-        docs = await run_in_threadpool(api.doors.library.documents)
+        library = api.doors.library
+        docs = await run_in_threadpool(library.documents)
         return {
             "status": "ok",
             "documents": len(docs),
             "chunks": sum(d["chunks"] for d in docs),
+            # the sync running in the background, or the last one
+            "indexing": library.sync_progress.as_json(),
             "llm": bool(api.settings.llm_base_url),
             "answer_slots": {
                 "free": int(api.answering.available_tokens),

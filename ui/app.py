@@ -65,6 +65,7 @@ def create_app(
     )
     # one feedback log, and one budget and admin guard per client across the API and the chat
     doors = Doors.build(assistant, library, settings)
+    app.state.doors = doors  # what the app serves, for the process that runs it (and tests)
     _handle_errors(app)
     _guard_requests(app, settings)
     app.include_router(build_api(doors))

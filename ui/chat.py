@@ -26,7 +26,7 @@ from fastapi import HTTPException
 from assistant import Answer, Scope, ScopeError, TraceError
 
 from .embed import STATIC_DIR
-from .library_tab import document_choices, documents_table, library_tab
+from .library_tab import document_choices, documents_table, indexing_markdown, library_tab
 from .render import (
     ABSTAINED_LABEL,
     SOURCES_PLACEHOLDER,
@@ -123,6 +123,14 @@ def build_chat_ui(doors: Doors) -> gr.Blocks:
             "# Policy assistant\nAnswers questions over the library of policy documents. "
             "Every sentence of an answer cites the passage it comes from; open a source to check it."
         )
+        indexing = gr.Markdown(indexing_markdown(library), elem_id="pa-indexing")
+        ticks = gr.Timer(2.0, active=library.sync_progress.running)
+
+        def indexing_now() -> tuple[str, gr.Timer]:
+            text = indexing_markdown(library)
+            return text, gr.Timer(active=bool(text))
+
+        ticks.tick(indexing_now, outputs=[indexing, ticks], api_visibility="private")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 bodies, types, _, _, documents = _chat_tab(doors)

@@ -13,7 +13,13 @@ from ingest import Library, LibraryError
 from .render import md_text
 from .security import AdminGuard, client_key
 
-__all__ = ["document_choices", "documents_table", "last_sync_markdown", "library_tab"]
+__all__ = [
+    "document_choices",
+    "documents_table",
+    "indexing_markdown",
+    "last_sync_markdown",
+    "library_tab",
+]
 
 
 COLUMNS = ["Title", "Issued by", "Type", "Date", "Symbol", "Passages", "File"]
@@ -35,8 +41,22 @@ def documents_table(library: Library) -> list[list[Any]]:
     ]
 
 
+def indexing_markdown(library: Library) -> str:
+    """While the folder is being synced: how far it is (empty otherwise)."""
+    progress = library.sync_progress
+    if not progress.running:
+        return ""
+    return (
+        f"⏳ **The library is being indexed:** {md_text(progress.message())}. Answers come "
+        "from the documents indexed so far."
+    )
+
+
 def last_sync_markdown(library: Library) -> str:
     """The last sync of the folder: when, what it did, what changed and what failed."""
+    indexing = indexing_markdown(library)
+    if indexing:
+        return indexing
     last = library.last_sync
     if not last:
         return "*No sync of the corpus folder has run in this server yet.*"

