@@ -546,7 +546,8 @@ def test_widget_with_a_scope_cites_only_that_part_of_the_library(
     page.goto(sites["allowed"] + "/un.html", wait_until="load")
     page.locator("button.policy-assistant-bubble").click()
     frame = page.frame_locator("iframe.policy-assistant-frame")
-    assert "UN General Assembly" in frame.locator("#chat-scope").inner_text()
+    # the embed script writes the scope note once its settings have loaded
+    frame.locator("#chat-scope").get_by_text("UN General Assembly").wait_for()
     frame.locator("#question").fill(
         "What did the United States say about Iran's cyberattack on Albania?"
     )
