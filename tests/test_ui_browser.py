@@ -556,3 +556,38 @@ def test_widget_with_a_scope_cites_only_that_part_of_the_library(
     issued = frame.locator(".message.assistant .citation-issued").all_inner_texts()
     assert issued and all("UN General Assembly" in line for line in issued), issued
     assert ALBANIA_TITLE not in frame.locator(".message.assistant").last.inner_text()
+
+
+def test_chat_shows_indexing_progress_while_the_library_syncs(
+    page: Any, embedder: Any, tmp_path: Path
+) -> None:
+    from assistant.composition import build_store, build_web_app
+    from assistant.settings import Settings
+
+    from .conftest import NIS2, copy_corpus, served
+
+    corpus = copy_corpus(tmp_path, (NIS2, "SOURCES.md"))
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=corpus)
+    blocker = build_store(settings, embedder)
+    blocker.open(create=True)
+    writer = blocker.writing()  # another writer holds the store: the background sync waits
+    writer.__enter__()
+    held = True
+    try:
+        app = build_web_app(settings, chat=True, sync=True, embedder=embedder, background=True)
+        with served(app, ws="none") as url:
+            page.goto(url + "/", wait_until="load")
+            banner = page.locator("#pa-indexing")
+            banner.get_by_text("The library is being indexed").wait_for()
+            screenshot(page, "indexing.png")
+            writer.__exit__(None, None, None)
+            held = False
+            page.wait_for_function(  # the banner follows the sync and goes when it is done
+                "() => !document.querySelector('#pa-indexing').innerText.includes('indexed')",
+                timeout=ANSWER_TIMEOUT_MS,
+            )
+            ask_in_chat(page, "Within how many hours must an early warning be given under NIS2?")
+            assert "24 hours" in last_answer(page)
+    finally:
+        if held:
+            writer.__exit__(None, None, None)

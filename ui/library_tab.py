@@ -47,7 +47,7 @@ def indexing_markdown(library: Library) -> str:
     if not progress.running:
         return ""
     return (
-        f"⏳ **The library is being indexed:** {md_text(progress.message())}. Answers come "
+        f"**The library is being indexed:** {md_text(progress.message())}. Answers come "
         "from the documents indexed so far."
     )
 
