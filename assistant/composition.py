@@ -208,7 +208,9 @@ def run_ingest(
         from vectorstore import is_url
 
         # the pages already in the library come along (the folder's sources file is read too)
-        pages = [s for s in store.documents() if is_url(s)] if store.exists() else []
+        # (read under the store's own fingerprint: a rebuild is how settings that change the
+        # vectors take effect)
+        pages = [s for s in store.as_recorded().documents() if is_url(s)] if store.exists() else []
         with store.rebuilding() as fresh:
             everything = list(dict.fromkeys([settings.corpus_dir, *paths]))
             report = ingest(

@@ -104,3 +104,22 @@ def test_a_store_made_before_encoders_were_recorded_counts_as_torch(tmp_path):
     auto = build_embedder(settings)
     build_store(settings, auto).open()  # no mismatch: the old store is read with torch
     assert auto.encoder == "torch"
+
+
+def test_a_rebuild_switches_the_store_to_another_encoder(tmp_path):
+    """The mismatch message says `ingest --rebuild`: it must work with the new settings."""
+    from assistant.composition import run_ingest
+
+    from .conftest import MARKDOWN, copy_corpus
+
+    corpus = copy_corpus(tmp_path, (MARKDOWN,))
+    base = {"data_dir": tmp_path / "data", "corpus_dir": corpus, "model_cache_dir": tmp_path}
+    torch_settings = Settings(**base, embedding_backend="torch")
+    assert run_ingest(torch_settings, [corpus], progress=False).added == [MARKDOWN]
+    onnx_settings = Settings(**base, embedding_backend="onnx")
+    with pytest.raises(StoreMismatchError):
+        build_store(onnx_settings, build_embedder(onnx_settings)).open()
+    report = run_ingest(onnx_settings, [], rebuild=True, progress=False)
+    assert report.added == [MARKDOWN]
+    store = build_store(onnx_settings, build_embedder(onnx_settings)).open()
+    assert store.recorded_fingerprint()["encoder"] == "onnx" and store.count() > 0

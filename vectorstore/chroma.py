@@ -282,6 +282,12 @@ class ChunkStore:
         )
         return _stored_fingerprint(chunks.metadata or {}) if chunks is not None else {}
 
+    def as_recorded(self) -> ChunkStore:
+        """This store under the fingerprint it was built with: what a rebuild with other
+        settings reads from it (its web pages) before replacing it."""
+        recorded = self.recorded_fingerprint()
+        return ChunkStore(self.client, self.name, recorded) if recorded else self
+
     def _check_fingerprint(self, stored_meta: dict[str, Any]) -> None:
         stored = _stored_fingerprint(stored_meta)
         if stored != self.fingerprint:
