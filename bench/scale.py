@@ -27,7 +27,15 @@ the work uses the real encoder; every output line says which:
    loaded, peak after the BM25 build, RSS at the end and the peak (VmHWM). Then, apart, two
    costs of the BM25 index that grow with the store: reading every chunk back from Chroma
    (part of the build, which runs under the searcher's lock after every change of the
-   documents), and loading the saved index instead (what a restart does).
+   documents before segments), and a restart instead: a new searcher on the saved segments
+   (manifest read, snapshot load, matrices assembled).
+4. One-document changes at each size (``--trials``, on a throw-away copy of the store): a
+   searcher (own process) has its BM25 index loaded; another process commits a new document of
+   a few passages; the time from that commit returning to the searcher's first lexical search
+   returning the document, and what the refresh that took it in cost (the lexical update, of
+   it reading the new passages from Chroma, and the manifest read + store reconnect). Beside
+   it, what every change cost before segments: reading every chunk, tokenising them all and
+   bm25s' ``index`` (measured in the same process). ``--only-update`` runs steps 2 and 4 only.
 
 Each step runs in its own process; peak memory is read from /proc/self/status (VmHWM), since a
 child's ``getrusage`` peak includes the process it was forked from. Wall and CPU time are both
@@ -36,6 +44,7 @@ live under /tmp and are removed at the end. Results go to bench/results/<name>.j
 
     POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.scale
     POLICY_ASSISTANT_DATA_DIR=/tmp/fulldata python -m bench.scale --sizes 10000 50000 150000
+    python -m bench.scale --only-update --sizes 10000 100000 --name scale-update
 """
 
 from __future__ import annotations
@@ -345,7 +354,6 @@ TRACE_CASES = PROJECT_ROOT / "bench" / "trace_cases.jsonl"
 
 def child_query(spec: dict[str, Any]) -> dict[str, Any]:
     from assistant.composition import build_assistant, build_embedder, build_searcher
-    from vectorstore.lexical import LexicalIndex
 
     data_dir = Path(spec["data_dir"])
     settings = bench_settings(data_dir, PROJECT_ROOT / "corpus")
@@ -391,12 +399,14 @@ def child_query(spec: dict[str, Any]) -> dict[str, Any]:
         cpu.setdefault("trace", []).append((time.process_time() - c) * 1000)
     rss = {"model_loaded": rss_model, "peak_by_bm25_build": peak_lexical,
            "end": memory_mib("VmRSS"), "peak": memory_mib()}  # fmt: skip
-    # the parts of the BM25 build, and what a restart does instead (load the saved index)
+    # the parts of the BM25 build, and what a restart does instead (a new searcher reads the
+    # saved segments: manifest, snapshot, assembly)
     read, load = Clock(), Clock()
     with read:
         n = sum(1 for _ in searcher.store.iter_chunks())
+    restarted = build_searcher(settings, embedder)
     with load:
-        LexicalIndex.load(searcher.lexical_dir)
+        restarted.refresh(force=True)
     return {
         "chunks": searcher.store.count(),
         "documents": len(searcher.documents),
@@ -424,6 +434,190 @@ def child_query(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# --- step 4: one document changed while another searcher serves ---------------------------------
+UPDATE_PASSAGES = 5  # passages of each document added
+
+
+def child_commit(spec: dict[str, Any]) -> dict[str, Any]:
+    """Another process commits one new document of a few passages (real texts with a marker
+    word added, real stored vectors), as ingest writes one; when its commit returned."""
+    import numpy as np
+
+    from assistant.composition import build_embedder, build_store
+    from vectorstore import Chunk, DocumentRecord, chunk_id
+
+    settings = bench_settings(Path(spec["data_dir"]), PROJECT_ROOT / "corpus")
+    store = build_store(settings, build_embedder(settings)).open()
+    rows = json.loads((Path(spec["source"]) / "chunks.json").read_text())
+    vectors = np.load(Path(spec["source"]) / "vectors.npy")
+    marker, n, at = spec["marker"], spec["passages"], spec["offset"]
+    source, content_hash = f"update/{marker}.md", hashlib.sha256(marker.encode()).hexdigest()
+    chunks = [
+        Chunk(
+            id=chunk_id(source, content_hash, j),
+            text=f"{rows[at + j]['text']} {marker}",
+            source=source,
+            title=f"Update {marker}",
+            content_hash=content_hash,
+            chunk_index=j,
+        )  # fmt: skip
+        for j in range(n)
+    ]
+    record = DocumentRecord(
+        source=source, title=f"Update {marker}", content_hash=content_hash, chunks=n,
+        kind="md", size=sum(len(c.text) for c in chunks), ingested_at="2025-01-01T00:00:00Z",
+    )  # fmt: skip
+    started = time.time()
+    with store.writing():
+        store.add_chunks(chunks, vectors[at : at + n])
+        store.commit_document(record)
+    return {"started": started, "committed": time.time(), "ids": [c.id for c in chunks]}
+
+
+def child_update(spec: dict[str, Any]) -> dict[str, Any]:
+    """A serving searcher with its BM25 index loaded; another process commits one document;
+    how long until this searcher's lexical search returns it, and what the refresh that took
+    it in cost. Before that, the full build the old index did after every change."""
+    import bm25s
+
+    from assistant.composition import build_embedder, build_searcher
+    from vectorstore.hybrid import lexical_text
+    from vectorstore.lexical import BM25_B, BM25_K1, tokenize
+    from vectorstore.text import stemmer
+
+    settings = bench_settings(Path(spec["data_dir"]), PROJECT_ROOT / "corpus")
+    embedder = build_embedder(settings)  # config only: no model, lexical searches only
+    shutil.rmtree(Path(spec["data_dir"]) / "lexical", ignore_errors=True)
+    searcher = build_searcher(settings, embedder)
+    searcher.refresh_seconds = 0.0  # re-read the manifest at every search: the cost, not the wait
+    cold = Clock()
+    with cold:  # nothing cached: every chunk read and tokenised, the snapshot written
+        searcher.refresh(force=True)
+    # what every change cost before segments: read every chunk, tokenise, bm25s' index
+    old = Clock()
+    with old:
+        visible = {r.key for r in searcher.store.documents().values()}
+        texts = [lexical_text(c) for c in searcher.store.iter_chunks() if c.key in visible]
+        bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        bm25.index(tokenize(texts, stemmer()), show_progress=False)
+    del bm25, texts
+    restart = Clock()
+    with restart:  # a new process's searcher on the saved segments
+        build_searcher(settings, embedder).refresh(force=True)
+
+    # the refresh's parts, timed: lexical update (of it, reading the new passages), reconnect
+    parts = {"lexical": Clock(), "read": Clock(), "reconnect": Clock(), "manifest": Clock()}
+
+    def timed(clock: Clock, fn: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with clock:
+                return fn(*args, **kwargs)
+
+        return call
+
+    def timed_passages(records: Any, total: int) -> Any:
+        with parts["read"]:
+            got = list(passages(records, total))
+        return got
+
+    passages = searcher._passages
+    searcher._load_or_build_lexical = timed(parts["lexical"], searcher._load_or_build_lexical)
+    searcher._passages = timed_passages
+    store = searcher.store
+    store.reconnect = timed(parts["reconnect"], store.reconnect)
+    store.documents = timed(parts["manifest"], store.documents)
+
+    trials = []
+    for n in range(spec["trials"]):
+        marker = f"zqxupdate{n}x{spec['seed']}"
+        for clock in parts.values():
+            clock.wall = clock.cpu = 0.0
+        commit_spec = {"data_dir": spec["data_dir"], "source": spec["source"], "work": spec["work"],
+                       "marker": marker, "passages": UPDATE_PASSAGES, "offset": 11 * n}  # fmt: skip
+        with tempfile.NamedTemporaryFile("r", suffix=".json", dir=spec["work"]) as out:
+            command = [sys.executable, "-m", "bench.scale", "--child", "commit",
+                       json.dumps(commit_spec), out.name]  # fmt: skip
+            proc = subprocess.Popen(command, cwd=PROJECT_ROOT)
+            seen, polls, deadline = None, 0, time.monotonic() + 600
+            while seen is None and time.monotonic() < deadline:
+                polls += 1
+                before = {k: c.wall for k, c in parts.items()}
+                hits = searcher.lexical(marker, 10)
+                if hits:
+                    seen = time.time()
+                    last = {k: c.wall - before[k] for k, c in parts.items()}
+                else:
+                    time.sleep(0.05)
+            proc.wait(timeout=600)
+            committed = json.loads(Path(out.name).read_text())
+        assert seen is not None, "the new document never became searchable"
+        assert {i for i, _ in hits} <= set(committed["ids"]), hits
+        trials.append(
+            {
+                "visible_after_commit_s": seen - committed["committed"],
+                "commit_s": committed["committed"] - committed["started"],
+                "refresh_that_found_it_s": last,
+                "polls": polls,
+            }
+        )
+    return {
+        "chunks": searcher.store.count(),
+        "documents": len(searcher.documents),
+        "passages_added": UPDATE_PASSAGES,
+        "cold_build_seconds": cold.as_json(),
+        "old_full_rebuild_seconds": old.as_json(),
+        "restart_seconds": restart.as_json(),
+        "trials": trials,
+        "peak_rss_mib": memory_mib(),
+        "load_average_1m": loadavg(),
+    }
+
+
+def print_updates(res: dict[str, Any]) -> None:
+    rows = []
+    for item in res["sizes"]:
+        u = item.get("update")
+        if not u:
+            continue
+        trials = u["trials"]
+        visible = [t["visible_after_commit_s"] for t in trials]
+        lexical = [t["refresh_that_found_it_s"]["lexical"] for t in trials]
+        read = [t["refresh_that_found_it_s"]["read"] for t in trials]
+        other = [
+            t["refresh_that_found_it_s"]["reconnect"] + t["refresh_that_found_it_s"]["manifest"]
+            for t in trials
+        ]
+        rows.append(
+            [
+                u["chunks"],
+                u["documents"],
+                f"{u['old_full_rebuild_seconds']['wall']:.2f}",
+                f"{u['cold_build_seconds']['wall']:.2f}",
+                f"{u['restart_seconds']['wall']:.2f}",
+                f"{statistics.median(lexical):.3f} (read {statistics.median(read):.3f})",
+                f"{statistics.median(other):.3f}",
+                f"{statistics.median(visible):.2f} (max {max(visible):.2f})",
+                len(trials),
+                u["load_average_1m"],
+            ]
+        )
+    if not rows:
+        return
+    print(
+        f"\nONE-DOCUMENT CHANGE ({UPDATE_PASSAGES} passages committed by another process; "
+        "medians over the trials). BEFORE: every change rebuilt the whole BM25 index (read every "
+        "chunk + tokenise + bm25s index, measured here). AFTER: the serving searcher's refresh "
+        "reads and tokenises the new document only and reassembles the matrices; visible = from "
+        "the other process's commit returning to this searcher's first lexical search returning "
+        "the document, polling with refresh_seconds=0 (the app's STORE_REFRESH_SECONDS adds up to "
+        "that interval)."
+    )
+    headers = ["chunks", "docs", "BEFORE full rebuild s", "cold build s", "restart s",
+               "AFTER lexical update s", "manifest + reconnect s", "visible after commit s",
+               "trials", "load 1m"]  # fmt: skip
+    print(format_table(headers, rows))
+
+
 def combine_passes(passes: list[dict[str, Any]]) -> dict[str, Any]:
     """The first pass's result with the median over all passes of each latency figure and of
     the BM25 build time; every pass kept under ``passes``."""
@@ -441,7 +635,8 @@ def combine_passes(passes: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-CHILDREN = {"sample": child_sample, "grow": child_grow, "query": child_query}
+CHILDREN = {"sample": child_sample, "grow": child_grow, "query": child_query,
+            "update": child_update, "commit": child_commit}  # fmt: skip
 
 
 def run_child(kind: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -468,15 +663,17 @@ def run_benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     base = {"work": str(work), "cases": str(args.cases), "rounds": args.rounds}
     t = args.timeout
 
-    sample_files = pick_files(counts, args.real_chunks)
-    print(f"REAL ingest of {len(sample_files)} files ...", file=sys.stderr)
-    sample_spec = base | {
-        "corpus": str(args.corpus.resolve()),
-        "sources": sample_files,
-        "data_dir": str(work / "sample"),
-    }
-    sample = run_child("sample", sample_spec, t)
-    shutil.rmtree(work / "sample", ignore_errors=True)
+    sample = None
+    if not args.only_update:
+        sample_files = pick_files(counts, args.real_chunks)
+        print(f"REAL ingest of {len(sample_files)} files ...", file=sys.stderr)
+        sample_spec = base | {
+            "corpus": str(args.corpus.resolve()),
+            "sources": sample_files,
+            "data_dir": str(work / "sample"),
+        }
+        sample = run_child("sample", sample_spec, t)
+        shutil.rmtree(work / "sample", ignore_errors=True)
 
     stores = {"real": work / "real"}
     shutil.copytree(source_dir / "chroma", stores["real"] / "chroma")
@@ -491,6 +688,17 @@ def run_benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         previous = grow["store_chunks"]  # whole documents: a little past ``size``
         stores[str(size)] = work / f"store-{size}"
         shutil.copytree(grown / "chroma", stores[str(size)] / "chroma")  # a snapshot at this size
+        if args.trials:  # one-document changes, on a copy that is thrown away afterwards
+            print(f"one-document changes at {size} chunks ...", file=sys.stderr)
+            copy = work / f"update-{size}"
+            shutil.copytree(grown / "chroma", copy / "chroma")
+            spec = {"data_dir": str(copy), "source": str(exported), "trials": args.trials,
+                    "seed": args.seed}  # fmt: skip
+            sizes[-1]["update"] = run_child("update", base | spec, t)
+            shutil.rmtree(copy, ignore_errors=True)
+    if args.only_update:
+        return {"benchmark": "scale", "source_store": str(source_dir), "source": source,
+                "sizes": sizes, "machine": machine()}  # fmt: skip
 
     # passes over all sizes in turn, so that a change of the machine's load hits every size
     passes: dict[str, list[dict[str, Any]]] = {name: [] for name in stores}
@@ -520,6 +728,9 @@ def _load(pair: list[float]) -> str:
 
 
 def print_results(res: dict[str, Any]) -> None:
+    if res.get("real_sample") is None:  # --only-update
+        print_updates(res)
+        return
     s = res["real_sample"]
     sec, n = s["seconds"], s["chunks"]
     encode_s, other_s = sec["encode"]["wall"] / n, sec["other"]["wall"] / n
@@ -619,9 +830,10 @@ def print_results(res: dict[str, Any]) -> None:
             ]
         )
     headers = ["chunks", "vectors", "RSS model MiB", "peak after BM25 build", "RSS end",
-               "peak", "BM25 build s", "of which Chroma read s", "BM25 load s",
+               "peak", "BM25 build s", "of which Chroma read s", "BM25 restart s",
                "1st dense query s", "disk MiB chroma + bm25"]  # fmt: skip
     print(format_table(headers, rows))
+    print_updates(res)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -652,6 +864,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=0.03,
         help="std-dev per dimension added to variants' vectors (0.03)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=3,
+        help="one-document changes timed at each size (3; 0: none)",
+    )
+    parser.add_argument(
+        "--only-update",
+        action="store_true",
+        help="grow the stores and time one-document changes only (no real ingest, no queries)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus")

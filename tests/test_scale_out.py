@@ -95,8 +95,10 @@ def test_upload_through_one_process_is_answerable_through_the_other(
         assert not answer["abstained"], answer
         assert answer["citations"][0]["source"] == source and "36 hours" in answer["answer"]
         assert httpx.get(f"{urls[1]}/api/v1/health").json()["documents"] == 6
-        # the second process's lexical index was rebuilt from Chroma: its files carry the new state
-        assert any((tmp_path / "b" / "lexical").rglob("ids.json"))
+        # the second process read the new document from Chroma and cached its lexical segment
+        # (its own folder: on another machine it would not share the first process's files)
+        segments = list((tmp_path / "b" / "lexical").rglob("*.npz"))
+        assert any(f'"source": "{source}"'.encode() in p.read_bytes() for p in segments)
         pdf = httpx.get(f"{urls[1]}/documents/{source}")
         assert pdf.status_code == 200 and "Zephyrion" in pdf.text
     finally:
