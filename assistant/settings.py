@@ -312,7 +312,7 @@ class Settings(BaseSettings):
         2.0,
         ge=0.0,
         description="How often a running app checks the store for documents another process "
-        "added or removed (and rebuilds its lexical index when they changed).",
+        "added or removed (and then reads their passages into its lexical index).",
     )
 
     @field_validator("fixed_scope")
