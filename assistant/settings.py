@@ -94,11 +94,12 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, description="Passages per embedding batch.")
     embedding_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
-        description="How the model runs: `torch`; `onnx` (ONNX Runtime, the same vectors, "
-        "about 1.7x as fast on CPU); `onnx-int8` (int8 weights, about 2.8x as fast, retrieval "
-        "quality within 0.005 on SciFact: see the README). `auto`: an existing store keeps "
-        "the encoder it was built with, a new one gets `onnx-int8` (`torch` in half precision "
-        "on a GPU). The ONNX graph is exported locally from the packaged weights on first use.",
+        description="How the model runs: `torch`; `onnx` (ONNX Runtime: the same vectors, "
+        "faster on a CPU); `onnx-int8` (int8 weights: faster again, SciFact within 0.005, "
+        "but fewer gold citations on the blind dev split: see the README's benchmarks). "
+        "`auto`: an existing store keeps the encoder it was built with; a new one gets `onnx` "
+        "(`torch` in half precision on a GPU). The ONNX graph is exported locally from the "
+        "packaged weights on first use.",
     )
     embedding_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto",

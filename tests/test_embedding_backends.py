@@ -74,21 +74,21 @@ def test_backend_settings_are_checked(monkeypatch):
 
 def test_the_store_records_its_encoder_and_auto_keeps_it(tmp_path):
     base = {"data_dir": tmp_path / "data", "collection": "enc", "model_cache_dir": tmp_path}
-    built = build_embedder(Settings(**base, embedding_backend="onnx"))
-    store = build_store(Settings(**base, embedding_backend="onnx"), built)
+    built = build_embedder(Settings(**base, embedding_backend="onnx-int8"))
+    store = build_store(Settings(**base, embedding_backend="onnx-int8"), built)
     store.open(create=True)
-    assert store.recorded_fingerprint()["encoder"] == "onnx"
+    assert store.recorded_fingerprint()["encoder"] == "onnx-int8"
 
     # auto (the default) queries an existing store with the encoder that built it
     auto = build_embedder(Settings(**base))
-    assert auto.encoder == "onnx-int8"  # what a new store would get
+    assert auto.encoder == "onnx"  # what a new store would get
     reopened = build_store(Settings(**base), auto)
-    assert auto.encoder == "onnx" and reopened.fingerprint["encoder"] == "onnx"
+    assert auto.encoder == "onnx-int8" and reopened.fingerprint["encoder"] == "onnx-int8"
     reopened.open()
 
     # an explicit other encoder is refused in one line, naming what differs and the fix
-    other = Settings(**base, embedding_backend="torch")
-    with pytest.raises(StoreMismatchError, match="encoder: store has 'onnx'.*--rebuild"):
+    other = Settings(**base, embedding_backend="onnx")
+    with pytest.raises(StoreMismatchError, match="encoder: store has 'onnx-int8'.*--rebuild"):
         build_store(other, build_embedder(other)).open()
 
 
