@@ -123,3 +123,31 @@ def test_a_rebuild_switches_the_store_to_another_encoder(tmp_path):
     assert report.added == [MARKDOWN]
     store = build_store(onnx_settings, build_embedder(onnx_settings)).open()
     assert store.recorded_fingerprint()["encoder"] == "onnx" and store.count() > 0
+
+
+def test_token_counts_stay_right_while_the_encoder_runs_in_another_thread(cache):
+    """Ingest counts tokens (untruncated) while its encoder thread tokenises truncated, padded
+    batches: a shared fast tokenizer let a count run with the encoder's settings."""
+    import threading
+
+    embedder = SentenceEmbedder(backend="onnx", cache_dir=cache)
+    long = " ".join(["cyber"] * 600)
+    expected = embedder.count_tokens(long)
+    assert expected > embedder.max_tokens
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def encode() -> None:
+        seen.append(embedder.model.tokenizer)
+        while not stop.is_set():
+            embedder.encode([long, "short"] * 8, batch_size=16)
+
+    worker = threading.Thread(target=encode)
+    worker.start()
+    try:
+        counts = [embedder.count_tokens(long) for _ in range(400)]
+    finally:
+        stop.set()
+        worker.join()
+    assert seen and seen[0] is not embedder.tokenizer  # each thread its own instance
+    assert set(counts) == {expected}

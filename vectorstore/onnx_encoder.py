@@ -67,11 +67,16 @@ class OnnxEncoder:
         self.normalize = not modules or any(
             str(m.get("type", "")).endswith("Normalize") for m in modules
         )
-        from transformers import AutoTokenizer
+        from .embeddings import ThreadTokenizers
 
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
+        self._tokenizers = ThreadTokenizers(str(self.model_path))
         self.session = self._session(self.graph_path())
         self._input_names = {i.name for i in self.session.get_inputs()}
+
+    @property
+    def tokenizer(self) -> Any:
+        """This thread's instance of the model's tokenizer (queries and ingest run at once)."""
+        return self._tokenizers.get()
 
     def _config(self, name: str) -> Any:
         try:
