@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import re
 import threading
-import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -256,12 +255,12 @@ class Library:
         ones out (unless not ``prune``). ``last_sync`` keeps what it did, ``sync_progress``
         follows it."""
         with self._locked():
-            tracker = SyncProgress(running=True, started=time.time())
+            tracker = SyncProgress(running=True)
             self.sync_progress = tracker
             try:
                 report = self._ingest([self.corpus_dir], prune=prune, wait=wait, tracker=tracker)
             finally:
-                tracker.running, tracker.finished = False, time.time()
+                tracker.running = False
         self.record_sync(report)
         return report
 
@@ -273,7 +272,7 @@ class Library:
         library is incomplete. ``on_report`` gets the report (or the exception); with
         ``watch_minutes`` the thread then goes on watching the folder (``watch``)."""
         self.first_sync_done.clear()
-        self.sync_progress = SyncProgress(running=True, started=time.time())
+        self.sync_progress = SyncProgress(running=True)
 
         def run() -> None:
             try:

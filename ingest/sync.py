@@ -101,8 +101,6 @@ class SyncProgress:
     total: int = 0
     report: IngestReport | None = None
     running: bool = False
-    started: float = 0.0  # time.time()
-    finished: float | None = None
 
     @property
     def done(self) -> int:

@@ -53,6 +53,13 @@ class ThreadTokenizers:
         return tokenizer
 
 
+def length_batches(texts: list[str], batch_size: int) -> list[list[int]]:
+    """The positions of ``texts`` in batches of similar length, longest first (as
+    sentence-transformers forms them), so that little padding is computed."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def cuda_available() -> bool:
     """Whether torch sees a CUDA GPU (torch is imported only where an NVIDIA driver is)."""
     if not Path("/proc/driver/nvidia").exists():
@@ -104,7 +111,7 @@ class SentenceEmbedder(Embeddings):
 
     def use_encoder(self, encoder: str) -> None:
         """Make vectors as ``encoder`` (a label ``encoder`` gave) does; before the model loads."""
-        backend, _, precision = encoder.partition("-fp16")
+        backend = encoder.removesuffix("-fp16")
         if backend not in BACKENDS:
             raise ValueError(f"unknown encoder {encoder!r}")
         if "model" in self.__dict__ and encoder != self.encoder:
@@ -206,8 +213,7 @@ class SentenceEmbedder(Embeddings):
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        parts = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        parts = length_batches(texts, batch_size)
         rows: list[Any] = [None] * len(texts)
         with ThreadPoolExecutor(max_workers=workers) as pool, torch.inference_mode():
             ahead = 2 * workers  # batches tokenised ahead of the model, at most

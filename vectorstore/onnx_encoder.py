@@ -21,6 +21,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .embeddings import ThreadTokenizers, length_batches
+
 __all__ = ["OnnxEncoder", "default_cache_dir"]
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,6 @@ class OnnxEncoder:
         self.normalize = not modules or any(
             str(m.get("type", "")).endswith("Normalize") for m in modules
         )
-        from .embeddings import ThreadTokenizers
-
         self._tokenizers = ThreadTokenizers(str(self.model_path))
         self.session = self._session(self.graph_path())
         self._input_names = {i.name for i in self.session.get_inputs()}
@@ -178,10 +178,8 @@ class OnnxEncoder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         texts = [t.lower() for t in texts] if self.do_lower_case else list(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         rows: list[Any] = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            part = order[start : start + batch_size]
+        for part in length_batches(texts, batch_size):
             vectors = self._encode_batch([texts[i] for i in part])
             for i, vector in zip(part, vectors, strict=True):
                 rows[i] = vector
