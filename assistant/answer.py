@@ -97,11 +97,15 @@ class Answer:
     answer: str
     abstained: bool
     citations: list[Citation] = field(default_factory=list)
+    # how likely the library answers the question (0-1): the fitted answerer's confidence, on
+    # which it abstains below ANSWER_MIN_CONFIDENCE; None where nothing was scored (an empty
+    # scope)
+    confidence: float | None = None
     # for diagnostics and the UI; not part of the JSON shape
     query: str = ""
     note: str | None = None
 
-    PUBLIC_FIELDS = ("answer", "abstained", "citations")
+    PUBLIC_FIELDS = ("answer", "abstained", "citations", "confidence")
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -114,6 +118,7 @@ class Answer:
             answer=data["answer"],
             abstained=bool(data["abstained"]),
             citations=[Citation.from_json(c) for c in data.get("citations", [])],
+            confidence=data.get("confidence"),
         )
 
     def sentence_count(self) -> int:

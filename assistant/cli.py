@@ -41,6 +41,8 @@ EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl
   policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
   policy-assistant eval bench/blind_cases.jsonl --split dev   tune on dev; report test once
+  POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 policy-assistant eval bench/dev_cases.jsonl
+                                   offline and LLM answers side by side
 """
 EPILOG_TRACE = """examples:
   policy-assistant trace un-ga-resolution-78-16-programme-of-action-2023.pdf "paragraph 4"
@@ -210,8 +212,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .composition import build_assistant, page_text_reader
-    from .evaluate import evaluate, load_cases
+    from .composition import (
+        build_assistant,
+        build_embedder,
+        build_llm,
+        build_searcher,
+        page_text_reader,
+    )
+    from .evaluate import evaluate, load_cases, side_by_side
 
     try:
         cases = load_cases(Path(args.cases))
@@ -222,23 +230,36 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         cases = [c for c in cases if c.get("split") == args.split]
         if not cases:
             return _fail(f"no case of {args.cases} is in the {args.split!r} split")
-    assistant = build_assistant(settings)
-    report = evaluate(
-        cases, functools.partial(assistant.ask, scope=scope), page_text_reader(settings.corpus_dir)
-    )
+    searcher = build_searcher(settings, build_embedder(settings))
+    llm = None if args.offline else build_llm(settings)
+    # with an LLM configured, the offline answers are scored beside it (the same cases and
+    # passages); the thresholds apply to the LLM's answers, the ones the doors would give
+    runs = {"offline": None} | ({"LLM": llm} if llm is not None else {})
+    reports = {
+        name: evaluate(
+            cases,
+            functools.partial(build_assistant(settings, searcher, llm=model).ask, scope=scope),
+            page_text_reader(settings.corpus_dir),
+        )
+        for name, model in runs.items()
+    }
     if args.details:
-        for r in report.results:
-            flag = "ABSTAIN" if r.answer.abstained else "answer "
-            print(
-                f"{flag} gold={r.gold_cited} terms={r.terms_found} valid={r.citations_valid} "
-                f"| {r.case.get('id', '')}: {r.answer.answer[:160]}"
-            )
+        for name, run in reports.items():
+            for r in run.results:
+                flag = "ABSTAIN" if r.answer.abstained else "answer "
+                print(
+                    f"{name + ' ' if len(reports) > 1 else ''}{flag} gold={r.gold_cited} "
+                    f"terms={r.terms_found} valid={r.citations_valid} "
+                    f"| {r.case.get('id', '')}: {r.answer.answer[:160]}"
+                )
         print()
-    print(report.table())
-    for key in ("kind", "lang"):
-        if any(key in r.case for r in report.results):
-            print()
-            print(report.breakdown(key))
+    report = list(reports.values())[-1]
+    print(side_by_side(reports) if len(reports) > 1 else report.table())
+    for name, run in reports.items():
+        for key in ("kind", "lang"):
+            if any(key in r.case for r in run.results):
+                print(f"\n{name}:" if len(reports) > 1 else "")
+                print(run.breakdown(key))
     metrics = report.metrics()
     below = [
         f"{name} {metrics[name]:.3f} < {minimum}"
@@ -520,7 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Ask every case of CASES.jsonl (question, history, gold_sources, "
         "must_contain, answerable) and print: gold sources among the citations, key terms in "
         "the answer, citation validity (each quote re-read from the original file at its page), "
-        "abstention precision and recall. The --min options make it exit 1 below a threshold.",
+        "abstention precision and recall. With an LLM endpoint configured the offline and the "
+        "LLM answers are scored side by side. The --min options make it exit 1 below a "
+        "threshold (the LLM's figures when there is one).",
         epilog=EPILOG_EVAL,
         formatter_class=formatter,
     )
@@ -528,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--details", action="store_true", help="print a line per case first")
     p.add_argument(
         "--split", choices=["dev", "test"], help="only the cases of this split (bench/blind_cases)"
+    )
+    p.add_argument(
+        "--offline",
+        action="store_true",
+        help="score only the offline answers, also when an LLM endpoint is configured",
     )
     p.add_argument("--min-gold", type=float, metavar="X", help="minimum gold-source hit rate")
     p.add_argument("--min-terms", type=float, metavar="X", help="minimum key-term accuracy")

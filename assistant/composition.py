@@ -148,6 +148,7 @@ def build_assistant(
         min_support=settings.llm_min_support,
         llm_passages=settings.llm_passages,
         k=settings.answer_passages,
+        dated_passages=settings.answer_dated_passages,
         compose=ExtractiveConfig(
             max_sentences=settings.answer_max_sentences,
             document_base_url=settings.document_base_url,

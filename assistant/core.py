@@ -58,6 +58,7 @@ class Assistant:
         min_similarity: float = 0.3,
         fixed_scope: Scope | None = None,
         trace_min_similarity: float = 0.35,
+        dated_passages: int = 0,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -71,6 +72,8 @@ class Assistant:
         self.trace_min_similarity = trace_min_similarity
         self.extractive_config = compose or ExtractiveConfig()
         self.retriever = HybridRetriever(searcher=searcher, k=k)
+        # passages added from the documents the question dates ("the 2018 resolution")
+        self.dated_passages = dated_passages
         self.llm = llm
         self.min_support = min_support
         self.llm_passages = llm_passages
@@ -108,9 +111,21 @@ class Assistant:
         return condense_offline(question, history)
 
     def _retrieve(self, query: str, scope: Scope | None) -> list[Any]:
-        if not scope:
-            return self.retriever.invoke(query)
-        return self.retriever.model_copy(update={"scope": scope}).invoke(query)
+        retriever = self.retriever.model_copy(update={"scope": scope}) if scope else self.retriever
+        docs = retriever.invoke(query)
+        if not self.dated_passages:
+            return docs
+        from .dated import dated_sources
+
+        _, sources = dated_sources(query, self.searcher.documents)
+        if not sources:
+            return docs
+        dated = Scope(documents=tuple(sources)).within(scope or Scope())
+        if not self.searcher.allowed(dated):
+            return docs
+        seen = {d.id for d in docs}
+        extra = retriever.model_copy(update={"scope": dated, "k": self.dated_passages})
+        return docs + [d for d in extra.invoke(query) if d.id not in seen]
 
     def _gate(self, inputs: dict[str, Any]) -> Answer | None:
         """The abstention, when the passages do not answer the question; else None.
@@ -141,7 +156,16 @@ class Assistant:
         return compose_offline(question, query, inputs["docs"], self.extractive_config, idf, cands)
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
-        return scoped(self._answer_unscoped(inputs), inputs.get("scope"))
+        return self._finished(self._answer_unscoped(inputs), inputs)
+
+    @staticmethod
+    def _finished(answer: Answer, inputs: dict[str, Any]) -> Answer:
+        """``answer`` as the doors get it: an abstention says which scope it speaks for, and
+        the answer carries the confidence the gate gave."""
+        answer = scoped(answer, inputs.get("scope"))
+        if inputs.get("confidence") is None:
+            return answer
+        return replace(answer, confidence=round(float(inputs["confidence"]), 3))
 
     def _answer_unscoped(self, inputs: dict[str, Any]) -> Answer:
         gated = self._gate(inputs)
@@ -254,7 +278,7 @@ class Assistant:
         )
         gated = self._gate(inputs)
         if gated is not None:
-            yield self._noted(scoped(gated, scope))
+            yield self._noted(self._finished(gated, inputs))
             return
         inputs = self._choose_llm_docs(inputs)
         text = ""
@@ -263,9 +287,9 @@ class Assistant:
                 text += token
                 yield Answer(text, False, [], query=inputs["query"])
         except Exception as exc:
-            yield self._noted(self._fallback(inputs, exc))
+            yield self._noted(self._finished(self._fallback(inputs, exc), inputs))
             return
-        yield self._noted(scoped(self._checked(text, inputs), scope))
+        yield self._noted(self._finished(self._checked(text, inputs), inputs))
 
     def trace(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from .answer import Answer
 
-__all__ = ["CaseResult", "EvalReport", "evaluate", "load_cases", "normalised"]
+__all__ = ["CaseResult", "EvalReport", "evaluate", "load_cases", "normalised", "side_by_side"]
 
 # source, page (or None) -> the text of that page (or of the whole document), as read from the file
 PageText = Callable[[str, int | None], str | None]
@@ -46,6 +47,7 @@ class CaseResult:
     gold_cited: bool | None  # None for unanswerable cases
     terms_found: float | None  # share of must_contain terms present
     citations_valid: bool
+    seconds: float = 0.0  # to answer this case
 
 
 @dataclass
@@ -82,11 +84,11 @@ class EvalReport:
             ),
         }
 
+    def seconds_per_answer(self) -> float:
+        return sum(r.seconds for r in self.results) / len(self.results) if self.results else 0.0
+
     def table(self) -> str:
-        rows = [f"{'metric':<24} {'value':>7}", "-" * 32]
-        rows += [f"{k:<24} {v:>7.3f}" for k, v in self.metrics().items()]
-        rows.append(f"{'cases':<24} {len(self.results):>7d}")
-        return "\n".join(rows)
+        return side_by_side({"value": self})
 
     def breakdown(self, key: str) -> str:
         """Per value of a case field (``kind``, ``lang``): cases, gold cited, all key terms,
@@ -112,6 +114,23 @@ class EvalReport:
         return "\n".join(rows)
 
 
+def side_by_side(reports: dict[str, EvalReport]) -> str:
+    """The metrics of several runs over the same cases, a column each (offline beside LLM)."""
+    names = list(reports)
+    width = max(7, *(len(n) for n in names))
+    metrics = {n: r.metrics() for n, r in reports.items()}
+    head = f"{'metric':<24}" + "".join(f" {n:>{width}}" for n in names)
+    rows = [head, "-" * len(head)]
+    for key in metrics[names[0]]:
+        rows.append(f"{key:<24}" + "".join(f" {metrics[n][key]:>{width}.3f}" for n in names))
+    rows.append(
+        f"{'seconds_per_answer':<24}"
+        + "".join(f" {reports[n].seconds_per_answer():>{width}.2f}" for n in names)
+    )
+    rows.append(f"{'cases':<24}" + "".join(f" {len(reports[n].results):>{width}d}" for n in names))
+    return "\n".join(rows)
+
+
 def citation_is_valid(answer: Answer, page_text: PageText) -> bool:
     """Every quote is in its document at its page, every [n] has a citation, none is unused."""
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
@@ -134,7 +153,9 @@ def evaluate(
 ) -> EvalReport:
     report = EvalReport()
     for case in cases:
+        began = time.perf_counter()
         answer = ask(case["question"], case.get("history") or [])
+        seconds = time.perf_counter() - began
         gold = set(case.get("gold_sources") or [])
         answerable = case.get("answerable", True)
         terms = case.get("must_contain") or []
@@ -154,6 +175,7 @@ def evaluate(
                     else None
                 ),
                 citations_valid=citation_is_valid(answer, page_text),
+                seconds=seconds,
             )
         )
     return report

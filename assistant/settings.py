@@ -175,6 +175,14 @@ class Settings(BaseSettings):
         description="Passages retrieved to compose an answer (10: the sentence that answers was "
         "among them for more dev questions than with 6; bench/fit_answerer.py).",
     )
+    answer_dated_passages: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Passages added from the documents a question dates (\"the March 2024 AI "
+        "resolution\": those issued then, when at most 12 are), beyond ANSWER_PASSAGES; 0 "
+        "turns it off.",
+    )
     answer_max_sentences: int = Field(
         3,
         ge=1,

@@ -65,7 +65,7 @@ def test_ask_returns_the_answer_json(client):
     response = client.post("/api/v1/ask", json={"question": QUESTION, "history": []})
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"answer", "abstained", "citations"}
+    assert set(data) == {"answer", "abstained", "citations", "confidence"}
     assert "24 hours" in data["answer"] and data["citations"]
     assert set(data["citations"][0]) == {
         "n",

@@ -30,7 +30,7 @@ def assistant(settings, embedder):
 def check_grounded(answer, settings) -> None:
     """Every sentence ends with [n]; numbers are 1..N in order of first use; quotes are verbatim."""
     data = answer.as_json()
-    assert set(data) == {"answer", "abstained", "citations"}
+    assert set(data) == {"answer", "abstained", "citations", "confidence"}
     assert all(set(c) == CITATION_KEYS for c in data["citations"])
     parts = re.split(r"(?<=\])\s+", answer.answer)
     assert all(re.search(r"\[\d+\]$", p) for p in parts), answer.answer
@@ -111,6 +111,17 @@ def test_abstains_when_the_library_does_not_answer(assistant, question):
     assert len(answer.citations) <= 2
 
 
+def test_answers_carry_the_confidence_they_were_given_or_refused_on(assistant):
+    """The JSON's ``confidence`` is the gate's: above the threshold for an answer, below it
+    for an abstention the threshold made (the onion soup falls to the similarity floor)."""
+    answered = assistant.ask(
+        "Within how many hours must an early warning of a significant incident be submitted under NIS2?"
+    )
+    refused = assistant.ask("What is the best recipe for a French onion soup?")
+    assert answered.as_json()["confidence"] >= assistant.min_confidence
+    assert 0.0 <= refused.as_json()["confidence"] < answered.confidence <= 1.0
+
+
 def test_stream_grows_to_the_complete_answer(assistant):
     question = "Which bodies must each Member State designate as CSIRTs under NIS2?"
     partials = list(assistant.stream(question))
@@ -138,7 +149,7 @@ def test_cli_ask_json_text_and_batch(library, tmp_path):
     done = cli(library, "ask", "What does Article 23 of NIS2 require?", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert set(data) == {"answer", "abstained", "citations"} and data["citations"]
+    assert set(data) == {"answer", "abstained", "citations", "confidence"} and data["citations"]
 
     text = cli(library, "ask", "What does Article 23 of NIS2 require?")
     assert (
@@ -165,7 +176,10 @@ def test_cli_ask_json_text_and_batch(library, tmp_path):
     out = cli(library, "ask", "--batch", str(batch), "--json")
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [line["question"] for line in lines] == ["What is EU-CyCLONe?", "When was it adopted?"]
-    assert all(set(line) == {"question", "answer", "abstained", "citations"} for line in lines)
+    assert all(
+        set(line) == {"question", "answer", "abstained", "citations", "confidence"}
+        for line in lines
+    )
 
     bad = cli(library, "ask", "x", "--history", str(batch))
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")

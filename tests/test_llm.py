@@ -75,7 +75,7 @@ def test_supported_sentences_kept_dangling_markers_and_unsupported_sentences_rem
     assert [c.n for c in answer.citations] == [1]
     assert answer.citations[0].quote == docs[n - 1].page_content
     assert answer.citations[0].source == NIS2
-    assert set(answer.as_json()) == {"answer", "abstained", "citations"}
+    assert set(answer.as_json()) == {"answer", "abstained", "citations", "confidence"}
 
 
 def test_citations_are_renumbered_in_order_of_first_use(settings, searcher):
@@ -338,3 +338,57 @@ def test_a_sentence_no_passage_supports_is_removed_not_repaired(settings, search
     answer = _answer(settings, searcher, f"{supported} [{n}]. {invented}.")
     assert "24 hours" in answer.answer and "500 euros" not in answer.answer
     assert "fee" in (answer.note or "") or "500" in (answer.note or ""), answer.note
+
+
+def test_eval_scores_offline_and_llm_answers_side_by_side(library, tmp_path):
+    """With an endpoint configured, `eval` scores both paths on the same cases: here a real
+    OpenAI-compatible loopback server whose model finds nothing, so only its column abstains,
+    and the thresholds judge the LLM's answers (the ones the doors give)."""
+    import json
+
+    from fastapi import FastAPI
+
+    from assistant.prompts import NOT_IN_LIBRARY
+
+    from .conftest import cli, served
+
+    endpoint = FastAPI()
+    asked: list[int] = []
+
+    @endpoint.post("/v1/chat/completions")
+    def complete(body: dict) -> dict:
+        asked.append(len(body["messages"]))
+        message = {"role": "assistant", "content": NOT_IN_LIBRARY}
+        return {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "m"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        json.dumps(
+            {
+                "question": QUESTION,
+                "gold_sources": [NIS2],
+                "must_contain": ["24 hours"],
+                "answerable": True,
+            }
+        )
+    )
+    with served(endpoint) as url:
+        env = {**library, "POLICY_ASSISTANT_LLM_BASE_URL": f"{url}/v1"}
+        done = cli(env, "eval", str(cases))
+        strict = cli(env, "eval", str(cases), "--min-gold", "0.5")
+        offline = cli(env, "eval", str(cases), "--offline", "--min-gold", "0.5")
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines() if line.strip()}
+    assert rows["metric"] == ["offline", "LLM"]
+    assert rows["gold_source_hit_rate"] == ["1.000", "0.000"]
+    assert rows["wrong_abstention_rate"] == ["0.000", "1.000"]
+    assert asked, "the LLM column must come from the endpoint"
+    assert strict.returncode == 1 and "gold_source_hit_rate 0.000" in strict.stderr
+    assert offline.returncode == 0 and "LLM" not in offline.stdout.split("\n")[0]

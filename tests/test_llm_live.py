@@ -93,7 +93,7 @@ def assistant(settings, embedder):
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_real_model_answers_keep_only_valid_supported_citations(assistant, settings, question):
     answer = assistant.ask(question)
-    assert set(answer.as_json()) == {"answer", "abstained", "citations"}
+    assert set(answer.as_json()) == {"answer", "abstained", "citations", "confidence"}
     assert LLM_FALLBACK_NOTE not in answer.answer, answer.note
     assert citation_is_valid(answer, page_text_reader(settings.corpus_dir))
     if answer.abstained:
