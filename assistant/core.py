@@ -117,15 +117,23 @@ class Assistant:
             return docs
         from .dated import dated_sources
 
-        _, sources = dated_sources(query, self.searcher.documents)
-        if not sources:
-            return docs
-        dated = Scope(documents=tuple(sources)).within(scope or Scope())
-        if not self.searcher.allowed(dated):
-            return docs
+        # each date searched on its own, so that a comparison of two dated texts gets both; the
+        # passages found so rank after the main search's (their fused scores, normalised within
+        # a narrower search, are scaled below its lowest)
         seen = {d.id for d in docs}
-        extra = retriever.model_copy(update={"scope": dated, "k": self.dated_passages})
-        return docs + [d for d in extra.invoke(query) if d.id not in seen]
+        floor = min((d.metadata.get("score") or 0.0 for d in docs), default=1.0)
+        for _, sources in dated_sources(query, self.searcher.documents)[:3]:
+            dated = Scope(documents=tuple(sources)).within(scope or Scope())
+            if not self.searcher.allowed(dated):
+                continue
+            extra = retriever.model_copy(update={"scope": dated, "k": self.dated_passages})
+            for doc in extra.invoke(query):
+                if doc.id not in seen:
+                    seen.add(doc.id)
+                    doc.metadata["score"] = (doc.metadata.get("score") or 0.0) * floor
+                    doc.metadata["dated"] = True
+                    docs.append(doc)
+        return docs
 
     def _gate(self, inputs: dict[str, Any]) -> Answer | None:
         """The abstention, when the passages do not answer the question; else None.

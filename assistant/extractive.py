@@ -26,7 +26,6 @@ from vectorstore.text import WORD, content_words, split_sentences, stem, stems
 from .answer import Answer, Citation
 from .answer_types import asks_for, carries
 from .condense import translate_terms
-from .dated import issued_in, named_dates
 from .evidence import lacks_numbers, names_document, numbers_in
 from .injection import looks_like_injection
 from .weights import Weights, load_weights
@@ -134,7 +133,6 @@ SENTENCE_FEATURES = (
     "off_target",
     "named_document",
     "prose",
-    "dated",
 )
 
 
@@ -171,7 +169,6 @@ def candidates(
     total = sum(wanted.values()) or 1.0
     top_score = max((d.metadata.get("score") or 0.0) for d in docs) or 1.0
     numbers = numbers_in(f"{question} {query}")
-    dates = named_dates(query)
     kind = asks_for(question)
     specific = kind not in ("other", "yes_no")
     out: list[Candidate] = []
@@ -180,7 +177,6 @@ def candidates(
         dense = doc.metadata.get("dense_score") or 0.0
         off_target = float(bool(numbers) and lacks_numbers(doc, numbers))
         named = float(bool(numbers) and names_document(doc, numbers))
-        dated = float(bool(dates) and issued_in(doc.metadata, dates))
         for position, sentence in enumerate(sentences(doc.page_content)):
             words = WORD.findall(sentence)
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
@@ -209,7 +205,6 @@ def candidates(
                 "off_target": off_target,
                 "named_document": named,
                 "prose": lower / len(words),
-                "dated": dated,
             }
             out.append(Candidate(p, position, sentence, have, features))
     return out

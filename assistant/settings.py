@@ -176,11 +176,11 @@ class Settings(BaseSettings):
         "among them for more dev questions than with 6; bench/fit_answerer.py).",
     )
     answer_dated_passages: int = Field(
-        0,
+        4,
         ge=0,
         le=10,
-        description="Passages added from the documents a question dates (\"the March 2024 AI "
-        "resolution\": those issued then, when at most 12 are), beyond ANSWER_PASSAGES; 0 "
+        description='Passages added from the documents a question dates ("the March 2024 AI '
+        'resolution": those issued then, when at most 12 are), beyond ANSWER_PASSAGES; 0 '
         "turns it off.",
     )
     answer_max_sentences: int = Field(

@@ -274,3 +274,33 @@ def test_a_question_about_an_article_no_passage_is_abstains():
     assert missing_units(asked, mentioned) == ()
     reason = Evidence(0.8, 0.9, (), ("article 40",)).abstain_reason(0.3, 0.45)
     assert reason == "no passage found is article 40"
+
+
+def test_dates_a_question_names_pick_the_documents_issued_then():
+    from assistant.dated import named_dates
+
+    assert named_dates("the March 2024 AI resolution and the December 2024 one") == [
+        "2024-03",
+        "2024-12",
+    ]
+    assert named_dates("la résolution adoptée en décembre 2023") == ["2023-12"]
+    # a symbol, a range and a plain number are not dates
+    assert named_dates("Directive 2022/2555 and the OEWG 2021-2025, 3000 staff") == []
+
+
+def test_passages_of_a_dated_document_are_added_after_the_main_search(assistant):
+    """A question that dates its instrument ("the 2022 resolution") gets passages of the
+    documents issued then, ranked after the main search's."""
+    import copy
+
+    question = "What did the 2022 resolution ask the Secretary-General to seek views on?"
+    narrow = copy.copy(assistant)  # a main search of 2 passages leaves room to add some
+    narrow.retriever = assistant.retriever.model_copy(update={"k": 2})
+    plain = narrow.retriever.invoke(question)
+    docs = narrow._retrieve(question, None)
+    added = docs[len(plain) :]
+    assert [d.id for d in docs[: len(plain)]] == [d.id for d in plain]
+    assert added and all(d.metadata["dated"] for d in added)
+    assert all(d.metadata["date"].startswith("2022") for d in added)
+    lowest = min(d.metadata["score"] for d in plain)
+    assert all(d.metadata["score"] <= lowest for d in added)
