@@ -6,7 +6,9 @@ import argparse
 import contextlib
 import functools
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .environment import configure_environment
@@ -118,8 +120,22 @@ def _watch(settings: Settings, args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        watch_corpus(settings, lambda report: _print_report(report, args.json))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: at once
+        stop.set()  # the watch ends after the sync under way, which is never cut short
+        print("stopping (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, on_signal) for s in handled}
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            watch_corpus(settings, lambda report: _print_report(report, args.json), stop=stop)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0
 
 

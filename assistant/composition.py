@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .settings import Settings
 
 if TYPE_CHECKING:
+    import threading
     from pathlib import Path
 
     from fastapi import FastAPI
@@ -224,16 +225,23 @@ def run_ingest(
     return report
 
 
-def watch_corpus(settings: Settings, on_report: Callable[[IngestReport], None]) -> None:
+def watch_corpus(
+    settings: Settings,
+    on_report: Callable[[IngestReport], None],
+    *,
+    stop: threading.Event | None = None,
+) -> None:
     """What `ingest --watch` does after its first sync: sync CORPUS_DIR (pruning, so removed
     files leave the library) whenever its files change, and every SYNC_INTERVAL_MINUTES;
-    ``on_report`` gets each sync's report. Blocks until interrupted."""
+    ``on_report`` gets each sync's report. Blocks until ``stop`` is set (or interrupted)."""
     from ingest.watch import watch_folder
 
     def sync() -> None:
         on_report(run_ingest(settings, [settings.corpus_dir], prune=True, progress=False))
 
-    watch_folder(settings.corpus_dir, sync, interval_minutes=settings.sync_interval_minutes)
+    watch_folder(
+        settings.corpus_dir, sync, interval_minutes=settings.sync_interval_minutes, stop=stop
+    )
 
 
 def build_library(

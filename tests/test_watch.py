@@ -45,7 +45,12 @@ def test_ingest_watch_syncs_files_added_and_removed(tmp_path):
         "--watch",
         "--quiet",
     ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    env["PYTHONFAULTHANDLER"] = "1"  # a SIGABRT prints every thread's stack (see below)
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
     try:
         _lines_until(process, "added 1, updated 0, unchanged 0")
         time.sleep(1.0)  # the watch starts after the first sync's report
@@ -55,7 +60,14 @@ def test_ingest_watch_syncs_files_added_and_removed(tmp_path):
         _lines_until(process, "removed 1")
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # where it hangs, for the failure's message
+            process.wait(timeout=30)
+            raise AssertionError(f"no exit within 60 s of SIGINT:\n{errors.read_text()}") from None
+    assert code == 0, errors.read_text()
+    assert "stopping" in errors.read_text()
 
 
 def test_the_served_librarys_watch_keeps_the_last_sync(tmp_path, embedder):
