@@ -1,4 +1,5 @@
-"""The embedding backends side by side: torch fp32, ONNX Runtime fp32 and ONNX Runtime int8.
+"""The embedding backends side by side: torch fp32, torch bf16 (autocast), ONNX Runtime fp32 and
+ONNX Runtime int8.
 
 All on the same texts (the passages ingest embeds for the corpus, parsed once) and the same
 batch size, in one run, the backends taking turns round by round so that a noisy machine
@@ -42,7 +43,7 @@ from bench._common import (
     write_results,
 )
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "torch-bf16", "onnx", "onnx-int8")
 GOAL_SPEEDUP = 2.0
 
 
@@ -234,7 +235,7 @@ def print_results(res: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="torch, ONNX fp32 and ONNX int8 encoders side by side on the corpus's passages.",
+        description="torch, torch bf16, ONNX fp32 and ONNX int8 encoders side by side on the corpus's passages.",
         epilog="example: python -m bench.ingest --ingest",
     )
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "corpus", help="folder")

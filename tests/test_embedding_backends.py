@@ -47,6 +47,22 @@ def test_onnx_vectors_match_torch(backend, least, torch_vectors, cache):
     assert float(alone @ vectors[1]) >= (0.99999 if backend == "onnx" else 0.98)
 
 
+def test_bf16_vectors_match_torch(torch_vectors):
+    """bfloat16 matrix products (autocast; exact on CPUs without native bf16, only slower)."""
+    embedder = SentenceEmbedder(backend="torch-bf16")
+    vectors = embedder.encode(TEXTS, batch_size=2)
+    assert vectors.shape == torch_vectors.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosine = (vectors * torch_vectors).sum(axis=1)
+    assert cosine.min() >= 0.999, cosine
+    assert (np.argmax(vectors @ torch_vectors.T, axis=1) == np.arange(len(TEXTS))).all()
+    assert embedder.encoder == "torch-bf16"
+    assert embedder.encode([]).shape == (0, embedder.dimension)
+    reader = SentenceEmbedder(backend="onnx")  # auto opening a store that torch-bf16 built
+    reader.use_encoder("torch-bf16")
+    assert reader.encoder == "torch-bf16" and not reader.half
+
+
 def test_exported_graph_is_kept_and_reused(cache):
     first = SentenceEmbedder(backend="onnx-int8", cache_dir=cache)
     graph = first.model.graph_path()

@@ -35,11 +35,14 @@ def weighted_score_fusion(
     """``alpha`` * normalised dense score + (1 - ``alpha``) * normalised BM25 score.
 
     Each list is min-max normalised over its own candidates; a candidate missing from one list
-    gets 0 there.
+    gets 0 there. Ties (the best dense and the best lexical passage both score ``alpha`` when
+    each is missing from the other list) keep the dense list's order, then the lexical one's:
+    never the order of a set, which changes from process to process with Python's hash seed
+    (the same question then got another answer after a restart).
     """
     d, lx = _min_max(dense), _min_max(lexical)
     fused = {
         id_: alpha * d.get(id_, 0.0) + (1.0 - alpha) * lx.get(id_, 0.0)
-        for id_ in d.keys() | lx.keys()
+        for id_ in dict.fromkeys([*d, *lx])
     }
     return sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
