@@ -1,6 +1,7 @@
-"""The vector index explores enough candidates that dense search is exact at library sizes and
-the same in every process (at Chroma's ef_search 200 the 100th of 116 nearest passages of the
-corpus differed between processes); stores made before are brought up to date by a writer."""
+"""The vector index explores enough candidates that dense search finds the true nearest
+passages (at Chroma's ef_search 200 the 100th of 116 nearest passages of the corpus was not the
+brute-force one, and differed between processes); stores made before are brought up to date by
+a writer."""
 
 from __future__ import annotations
 

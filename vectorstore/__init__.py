@@ -5,7 +5,7 @@ first use, so importing this package is cheap.
 """
 
 from .chroma import ChunkStore, connect
-from .embeddings import SentenceEmbedder, bf16_cpu, cuda_available
+from .embeddings import SentenceEmbedder, cuda_available
 from .errors import (
     StoreBusyError,
     StoreDamagedError,
@@ -27,7 +27,6 @@ __all__ = [
     "ScopeError",
     "SearchHit",
     "SentenceEmbedder",
-    "bf16_cpu",
     "cuda_available",
     "StoreBusyError",
     "StoreDamagedError",

@@ -15,7 +15,6 @@ __all__ = [
     "BACKENDS",
     "SentenceEmbedder",
     "ThreadTokenizers",
-    "bf16_cpu",
     "cuda_available",
     "packaged_model_path",
 ]
@@ -59,16 +58,6 @@ def length_batches(texts: list[str], batch_size: int) -> list[list[int]]:
     sentence-transformers forms them), so that little padding is computed."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def bf16_cpu() -> bool:
-    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX), which is what makes
-    the ``torch-bf16`` backend fast; read from /proc/cpuinfo, without importing torch."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def cuda_available() -> bool:
