@@ -110,7 +110,9 @@ PREAMBLE = re.compile(
     r"Affirming|Considering|Having (regard|considered|examined)|Aware|Deeply|Guided|Highlighting|"
     r"Reiterating|Determined|Encouraged|Alarmed|Cognizant|Desiring|Taking into account)\b"
 )
-_FOOTNOTE = re.compile(r"^\d{1,3}(?=[A-Z][a-z])|(?<=[a-z.,;])\d{1,3}(?=\s|$)")
+# a footnote number glued to a word or its punctuation ("States,3 and"), never the digits
+# after a thousands comma or a decimal point ("18,000", "2.5")
+_FOOTNOTE = re.compile(r"^\d{1,3}(?=[A-Z][a-z])|(?<=[a-z.,;])(?<![0-9][.,])\d{1,3}(?=\s|$)")
 _DOCUMENT_MARKER = re.compile(r"\s*\[\d+\]")
 _BROKEN_WORD = re.compile(r"(?<=[a-z]) - (?=[a-z])")
 COMPARISON = re.compile(

@@ -243,6 +243,25 @@ def test_offline_answers_skip_mastheads_and_datelines():
     assert "23-26243" not in answer.answer and "Agenda item" not in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        ("impacted roughly 18,000 users, and", "impacted roughly 18,000 users, and"),
+        ("a fund of USD 2.5 million", "a fund of USD 2.5 million"),
+        ("under Article 3.2 of the Act", "under Article 3.2 of the Act"),
+        ("all States,3 and others", "all States, and others"),
+        ("in the digital age12 and", "in the digital age and"),
+        ("ends here.4 Next", "ends here. Next"),
+    ],
+)
+def test_answer_sentences_lose_footnote_numbers_but_keep_figures(shown, expected):
+    """A footnote number glued to a word goes; the digits after a thousands comma or a decimal
+    point are part of the figure the reader asked for."""
+    from assistant.extractive import clean_sentence
+
+    assert clean_sentence(shown) == expected
+
+
 def test_a_question_about_an_article_no_passage_is_abstains():
     """ "Article 40" asked about, and the passages found are Articles 12 and 26 whose text has a
     40 in it: the number check passes, the article check does not."""
