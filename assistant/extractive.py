@@ -115,6 +115,33 @@ PREAMBLE = re.compile(
 _FOOTNOTE = re.compile(r"^\d{1,3}(?=[A-Z][a-z])|(?<=[a-z.,;])(?<![0-9][.,])\d{1,3}(?=\s|$)")
 _DOCUMENT_MARKER = re.compile(r"\s*\[\d+\]")
 _BROKEN_WORD = re.compile(r"(?<=[a-z]) - (?=[a-z])")
+# a reference-list entry or footnote: a web address, or a footnote number leading a citation
+# ("26 Report of the United Nations Conference …, vol. 1", "15 Tech Accord, “About …” (2021)")
+_URL = re.compile(r"https?://|www\.|\.(?:org|com|int|gov|eu)/\S", re.I)
+_REFERENCE_START = re.compile(r"^\d{1,3}\s+(?=[A-Z“\"])")
+_CITATION_SIGNS = re.compile(
+    r"\bvol\.|\bpp?\.\s*\d|“[^”]{3,}”|\(\d{4}\)|\bOfficial Records\b|\bRecords of\b|\bibid\b",
+    re.I,
+)
+# a table of contents run into one line: "EXECUTIVE SUMMARY 2 ACKNOWLEDGMENTS 4 GLOSSARY 5 …"
+_TOC_ENTRY = re.compile(r"(\w+)\s+(\d{1,3})\s+(?=[A-Z])")
+_NUMBERED_UNITS = {
+    "article",
+    "articles",
+    "art",
+    "annex",
+    "point",
+    "paragraph",
+    "section",
+    "chapter",
+    "recital",
+    "page",
+    "principle",
+    "no",
+    "resolution",
+    "title",
+    "part",
+}
 COMPARISON = re.compile(
     r"\b(compare|comparison|differ|difference|versus|vs\.?|both|whereas)\b", re.I
 )
@@ -148,6 +175,24 @@ class Candidate:
     terms: set[str]
     features: dict[str, float]
     score: float = 0.0  # the fitted model's probability that it holds the answer
+
+
+def is_reference(sentence: str) -> bool:
+    """A reference-list entry, a footnote's citation or a link: where to read more, never the
+    answer itself."""
+    if _URL.search(sentence):
+        return True
+    return bool(_REFERENCE_START.match(sentence) and _CITATION_SIGNS.search(sentence))
+
+
+def is_contents(sentence: str) -> bool:
+    """A table of contents: four or more headings, each followed by a page number, in order."""
+    pages = [
+        int(m.group(2))
+        for m in _TOC_ENTRY.finditer(sentence)
+        if m.group(1).lower() not in _NUMBERED_UNITS
+    ]
+    return len(pages) >= 4 and all(a <= b for a, b in zip(pages, pages[1:], strict=False))
 
 
 def clean_sentence(text: str) -> str:
@@ -184,6 +229,8 @@ def candidates(
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
                 continue
             if looks_like_injection(sentence):  # addressed to AI systems, not to readers
+                continue
+            if is_reference(sentence) or is_contents(sentence):
                 continue
             lower = sum(w.islower() for w in words)
             if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
