@@ -47,12 +47,20 @@ _QUESTION = [
         rf"\bhow (long|soon|quickly|fast)\b|\bhow many ({_UNITS})\b|\bwithin (what|which) "
         r"(period|time)|\bwhat (is the )?(deadline|time limit|period)\b|\bwie (lange|schnell)\b"
         r"|\bfrist|\bcombien de (temps|jours|heures|mois)|\bdélai|\bcuánto tiempo|\bplazo"
-        r"|\bcuántas (horas|días)|\bcuántos (días|meses)",
+        r"|\bcuántas (horas|días)|\bcuántos (días|meses)|\b(prison|jail|custodial) (sentence|term)"
+        r"|\bimprisonment\b",
     ),
     (
         "amount",
         r"\bhow much\b|\bfines?\b|\bpenalt|\bbudget|\bfunding|\bfinanc|\bcost|\beuros?\b|\bdollars?"
         r"|\bper ?cent|\bturnover|\bbußgeld|\bgeldbuße|\bamende|\bmonto|\bmulta|\bbillion|\bmillion",
+    ),
+    (
+        "symbol",
+        r"\b(reference|document|official|resolution|act|regulation|directive|order) (number|symbol)"
+        r"|\bsymbol\b|\b(draft|what|which) number\b(?! of)"
+        r"|\bwhich ([\w-]+ )?(order|resolution|regulation|directive|decision)\b"
+        r"|\baktenzeichen|\bcote\b|\bsigla|\bsignatura",
     ),
     (
         "quantity",
@@ -61,25 +69,22 @@ _QUESTION = [
     ),
     (
         "date",
-        r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (year|date|day|month)\b|\bby what (date|"
-        r"year|time)|\bsince when|\bwann\b|\bin welchem jahr|\bquand\b|\ben quelle année|\bà "
-        r"quelle date|\bcuándo\b|\ben qué (año|fecha)",
-    ),
-    (
-        "symbol",
-        r"\b(reference|document|official|resolution|act|regulation|directive|order) (number|symbol)"
-        r"|\bsymbol\b|\b(draft|what|which) number\b|\baktenzeichen|\bcote\b|\bsigla|\bsignatura",
+        r"^when\b|(,|\band|\bor) when\b|\b(until|from|by|since) when\b"
+        r"|\b(what|which) (year|date|day|month)s?\b|\bby what (date|year|time)"
+        r"|\bwann\b|\bwelche[rsnm]? (tag|datum|jahr|monat)\b|\bin welchem jahr|\bquand\b"
+        r"|\ben quelle année|\bà quelle date|\bcuándo\b|\ben qué (año|fecha)",
     ),
     (
         "place",
-        r"\bwhere\b|\bwhich (city|country|town|place|venue|capital|region)|\bin what (city|country)"
+        r"\bwhere\b|\b(which|what) ([\w-]+ )?(city|cities|country|countries|town|towns|place|places|"
+        r"venue|venues|capital|region|location|locations)\b|\bin what ([\w-]+ )?(city|country)"
         r"|\bwo\b|\bin welcher stadt|\boù\b|\bdans quelle ville|\bdónde\b|\ben qué (ciudad|país)",
     ),
     (
         "organisation",
-        r"\bwhich (body|bodies|agency|agencies|organi[sz]ation|institution|entity|entities|committee"
-        r"|office|authority|authorities|department|ministry|group|network|team|forum)\b|\bwhat ("
-        r"body|agency|organi[sz]ation|institution|entity|authority|office)\b|\bwelche (behörde|"
+        r"\b(which|what) ([\w-]+ ){0,2}(body|bodies|agency|agencies|organi[sz]ation|organi[sz]ations|"
+        r"institution|institutions|entity|entities|committee|office|authority|authorities|department"
+        r"|ministry|group|network|team|forum|firm|firms|company|companies|think tank|coalition)\b|\bwelche (behörde|"
         r"stelle|organisation)|\bquel(le)? (organisme|agence|autorité|institution)|\bqué (organismo|"
         r"agencia|autoridad)",
     ),
@@ -97,9 +102,23 @@ _QUESTION = [
         "list",
         r"\bwhich (three|four|five|six|seven|two) \b|\bwhat are the\b|\blist\b|\bname the\b|\bwhat ("
         r"kinds|types|sorts|categories|areas|sectors|principles|measures|steps|elements)\b|\bwhich ("
-        r"kinds|types|sectors|areas|principles|measures|steps|elements|countries|states)\b",
+        r"kinds|types|sectors|areas|principles|measures|steps|elements|countries|states)\b"
+        # "which recent hacks", "what three shortfalls", "which non-G7 leaders": a plural asked for
+        r"|\b(which|what) ([\w-]+ )?(?!(?:does|is|was|has|this|process|access|address|business|"
+        r"progress|status|class|focus|basis|analysis|crisis|series|means|news|us)\b)[a-z]{3,}s\b"
+        r"(?! (of|is|was)\b)|\bquel(le)?s\b|\bcuáles\b",
     ),
 ]
+
+# a leading clause the question proper follows ("Under the 2019 framework, may a vendor …",
+# "When the two set up their group, which industries …"): the kind is the question's own
+_LEAD_CLAUSE = re.compile(
+    r"^(when|in|under|according to|for|between|as|after|before|during|if|once|since|"
+    r"following|per|at|from|with|within|besides|apart from|beyond)\b[^?,]*?,\s*(?=(which|what|"
+    r"who|whom|whose|when|where|how|in which|in what|does|do|did|is|are|was|were|can|could|may"
+    r"|must|should|will|would|has|have)\b)",
+    re.I,
+)
 _QUESTION_RE = [(kind, re.compile(pattern, re.I)) for kind, pattern in _QUESTION]
 
 _ITEM = {
@@ -127,7 +146,7 @@ _ITEM_RE = {
 
 def asks_for(question: str) -> str:
     """The kind of item ``question`` asks for, one of ``KINDS``."""
-    text = question.strip()
+    text = _LEAD_CLAUSE.sub("", question.strip())
     for kind, pattern in _QUESTION_RE:
         if pattern.search(text):
             return kind
