@@ -2,7 +2,7 @@
 
 A follow-up that leans on earlier turns ("And when was it adopted?") gets the salient terms of the
 previous questions appended: names, acronyms, resolution and article numbers, content words.
-German and French questions get common policy words translated through a small glossary, so
+German, French and Spanish questions get common policy words translated through a small glossary, so
 that the English documents' names, acronyms and numbers can still be found.
 """
 
@@ -61,17 +61,48 @@ _GLOSSARY = {
     "responsable": "responsible", "vie": "", "privée": "privacy", "rançongiciel": "ransomware",
     "première": "first", "réunion": "meeting", "conseil": "council", "commerce": "trade",
     "technologies": "technology", "où": "where", "lieu": "place", "eu": "held",
+    "rapport": "report", "pacte": "pact", "avenir": "future", "amende": "fine",
+    "amendes": "fines", "sanctions": "penalties", "entreprises": "companies", "pays": "countries",
+    "sécurité": "security", "numérique": "digital", "mondial": "global", "ordre": "order",
+    "décret": "executive order", "engagements": "commitments", "volontaires": "voluntary",
+    # German, further
+    "bericht": "report", "pakt": "pact", "zukunft": "future", "bußgeld": "fine",
+    "geldbuße": "fine", "sanktionen": "penalties", "unternehmen": "companies", "länder": "countries",
+    "sicherheit": "security", "digitale": "digital", "globale": "global", "verpflichtungen":
+    "commitments", "freiwillige": "voluntary", "überprüfung": "review", "kommission": "commission",
+    # Spanish
+    "artículo": "article", "apartado": "paragraph", "directiva": "directive",
+    "reglamento": "regulation", "resolución": "resolution", "asamblea": "assembly",
+    "naciones": "nations", "unidas": "united", "adoptada": "adopted", "adoptado": "adopted",
+    "cuándo": "when", "plazo": "deadline", "horas": "hours", "notificación": "notification",
+    "incidente": "incident", "incidentes": "incidents", "alerta": "warning", "temprana": "early",
+    "estados": "states", "miembros": "members", "inteligencia": "intelligence",
+    "derechos": "rights", "humanos": "human", "ciberseguridad": "cybersecurity",
+    "ciberdelincuencia": "cybercrime", "convención": "convention", "programa": "programme",
+    "acción": "action", "acciones": "actions", "grupo": "group", "trabajo": "working",
+    "abierta": "open-ended", "científico": "scientific", "independiente": "independent",
+    "estrategia": "strategy", "cumbre": "summit", "declaración": "declaration",
+    "capacidades": "capacity", "normas": "norms", "privacidad": "privacy", "primera": "first",
+    "reunión": "meeting", "consejo": "council", "comercio": "trade", "tecnología": "technology",
+    "dónde": "where", "multa": "fine", "multas": "fines", "sanciones": "penalties",
+    "informe": "report", "pacto": "pact", "futuro": "future", "seguridad": "security",
+    "digital": "digital", "mundial": "world", "población": "population", "porcentaje":
+    "percentage", "documento": "document", "ley": "act", "orden": "order", "ejecutiva":
+    "executive", "empresas": "companies", "países": "countries", "gobierno": "government",
+    "jefes": "heads", "estado": "state", "modelos": "models", "doble": "dual", "uso": "use",
+    "signatura": "symbol", "compromisos": "commitments", "voluntarios": "voluntary",
+    "comisión": "commission", "revisión": "review",
 }  # fmt: skip
 _WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
 _NON_ENGLISH_HINTS = re.compile(
     r"\b(der|die|das|wann|wurde|welche|wie|viele|und|quand|quel|quelle|quels|combien|est|été|"
-    r"le|la|les|des|du|une)\b",
+    r"le|la|les|des|du|une|el|los|las|del|qué|cuál|cuáles|cuántos|cuántas|cuándo|según)\b",
     re.I,
 )
 
 
 def translate_terms(question: str) -> str:
-    """The question with the glossary's English words appended (German or French questions)."""
+    """The question with the glossary's English words appended (German, French or Spanish questions)."""
     if not _NON_ENGLISH_HINTS.search(question):
         return question
     words = [w.strip(".,;:?!").lower() for w in _WORD.findall(question)]

@@ -42,3 +42,14 @@ def test_question_kinds_agree_with_the_dev_split_labels():
     dev = [c for c in cases if c.get("split") == "dev" and c.get("asks_for")]
     agree = sum(asks_for(c["question"]) == c["asks_for"] for c in dev) / len(dev)
     assert len(dev) >= 100 and agree >= 0.78
+
+
+def test_spanish_questions_get_the_english_policy_words():
+    """The English documents' words are searched for a Spanish question, as for German and
+    French ones; an English question is left as it is."""
+    from assistant.condense import translate_terms
+
+    spanish = translate_terms("¿Cuándo vence el plazo de notificación de la Directiva?")
+    assert {"when", "deadline", "notification", "directive"} <= set(spanish.lower().split())
+    english = "When is the notification deadline of the directive?"
+    assert translate_terms(english) == english
