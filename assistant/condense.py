@@ -70,6 +70,19 @@ _GLOSSARY = {
     "geldbuße": "fine", "sanktionen": "penalties", "unternehmen": "companies", "länder": "countries",
     "sicherheit": "security", "digitale": "digital", "globale": "global", "verpflichtungen":
     "commitments", "freiwillige": "voluntary", "überprüfung": "review", "kommission": "commission",
+    "konvention": "convention", "daten": "data", "elektronische": "electronic",
+    "elektronischer": "electronic", "gespeicherter": "stored", "gespeicherte": "stored",
+    "sicherung": "preservation", "anordnung": "order", "tag": "day", "internationalen":
+    "international", "internationale": "international", "erklärt": "declared", "prüfen": "review",
+    "erstmals": "first", "konzerne": "companies", "lieferkette": "supply chain",
+    "anforderungen": "requirements", "höchstens": "maximum", "bewertung": "evaluation",
+    # French and Spanish, further
+    "données": "data", "électroniques": "electronic", "conservation": "preservation",
+    "jour": "day", "chaîne": "chain",
+    "approvisionnement": "supply", "exigences": "requirements", "évaluation": "evaluation",
+    "datos": "data", "electrónicos": "electronic", "conservación": "preservation", "día": "day",
+    "internacional": "international", "suministro": "supply", "cadena": "chain",
+    "requisitos": "requirements", "evaluación": "evaluation",
     # Spanish
     "artículo": "article", "apartado": "paragraph", "directiva": "directive",
     "reglamento": "regulation", "resolución": "resolution", "asamblea": "assembly",
