@@ -106,6 +106,7 @@ _GLOSSARY = {
     "signatura": "symbol", "compromisos": "commitments", "voluntarios": "voluntary",
     "comisión": "commission", "revisión": "review",
 }  # fmt: skip
+_CITATION_MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
 _NON_ENGLISH_HINTS = re.compile(
     r"\b(der|die|das|wann|wurde|welche|wie|viele|und|quand|quel|quelle|quels|combien|est|été|"
@@ -137,24 +138,42 @@ def salient_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+_REFERRING = {
+    "it", "its", "itself", "this", "that", "these", "those", "they", "them", "their", "there",
+    "such", "same", "es", "sie", "dies", "diese", "dieser", "dieses", "dort", "dazu", "il",
+    "elle", "ils", "elles", "cela", "ce", "cette", "ces", "ese", "esa", "esos", "esas", "ello",
+}  # fmt: skip
+
+
 def _is_follow_up(question: str) -> bool:
-    words = [w.lower().strip(".,;:?!") for w in _WORD.findall(question)]
+    """Short, or leaning on something said before ("that first warning", "those talks")."""
+    words = [w.lower().strip(".,;:?!¿¡") for w in _WORD.findall(question)]
     return (
-        len(words) <= 6
-        or any(w in _ANAPHORA for w in words[:3])
-        or any(
-            w in {"it", "its", "this", "they", "their", "them", "es", "sie", "il", "elle", "cela"}
-            for w in words
-        )
+        len(words) <= 6 or any(w in _ANAPHORA for w in words[:3]) or bool(_REFERRING & set(words))
     )
 
 
+def _names(text: str) -> list[str]:
+    """The names, acronyms and numbers of ``text`` (an earlier answer: what "it" refers to)."""
+    text = _CITATION_MARKER.sub(" ", text)  # our own "[1]", not a number the answer gave
+    return [t for t in salient_terms(text) if t[0].isupper() or any(ch.isdigit() for ch in t)]
+
+
 def condense_offline(question: str, history: Sequence[dict[str, str]] | None) -> str:
-    """A standalone search query for ``question`` given the earlier ``history`` turns."""
+    """A standalone search query for ``question`` given the earlier ``history`` turns: the
+    salient terms of the last question, then the names in the answer to it, then those of the
+    questions before, up to 12 terms."""
     query = translate_terms(question.strip())
-    earlier = [t["content"] for t in history or [] if t.get("role") == "user" and t.get("content")]
+    turns = [t for t in history or [] if t.get("content")]
+    earlier = [t["content"] for t in turns if t.get("role") == "user"]
     if not earlier or not _is_follow_up(question):
         return query
+    last_answer = next((t["content"] for t in reversed(turns) if t.get("role") == "assistant"), "")
     own = {t.lower() for t in salient_terms(query)}
-    carried = [t for t in salient_terms(translate_terms(earlier[-1])) if t.lower() not in own]
+    carried = [
+        *salient_terms(translate_terms(earlier[-1])),
+        *_names(last_answer),
+        *(t for q in reversed(earlier[:-1]) for t in salient_terms(translate_terms(q))),
+    ]
+    carried = [t for t in dict.fromkeys(carried) if t.lower() not in own]
     return f"{query} {' '.join(carried[:12])}".strip()

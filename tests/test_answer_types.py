@@ -53,3 +53,27 @@ def test_spanish_questions_get_the_english_policy_words():
     assert {"when", "deadline", "notification", "directive"} <= set(spanish.lower().split())
     english = "When is the notification deadline of the directive?"
     assert translate_terms(english) == english
+
+
+def test_a_follow_up_carries_the_last_question_and_the_names_in_its_answer():
+    """ "that review board" refers to what the last answer named (Executive Order 14028), and a
+    third turn still reaches the first question's subject; a new question is left alone."""
+    from assistant.condense import condense_offline
+
+    history = [
+        {"role": "user", "content": "What did the May 2021 order set up to learn from incidents?"},
+        {
+            "role": "assistant",
+            "content": "Executive Order 14028 created a Cyber Safety Review Board.",
+        },
+    ]
+    query = condense_offline("What existing body was that review board patterned on?", history)
+    assert "14028" in query and "2021" in query
+    third = [
+        *history,
+        {"role": "user", "content": "Who co-chairs it?"},
+        {"role": "assistant", "content": "A government lead and a private-sector lead."},
+    ]
+    assert "2021" in condense_offline("And how often does it meet?", third)
+    new = "Which Member States signed the Paris Call for Trust and Security in Cyberspace in 2018?"
+    assert condense_offline(new, history) == new
