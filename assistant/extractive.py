@@ -142,6 +142,14 @@ _NUMBERED_UNITS = {
     "title",
     "part",
 }
+# a preambular clause that lists earlier resolutions ("Recalling its resolutions 75/240 of 31
+# December 2020 and 76/19 of …"): it matches a resolution's dates and numbers without answering
+_RECALLED = re.compile(
+    r"^(Recalling|Reaffirming|Taking note)\b.*\b(resolutions?|decisions?)\s+\d+/\d+", re.S
+)
+_ASKS_EARLIER = re.compile(
+    r"\brecall|\b(earlier|previous|prior|preceding|past) (resolution|decision)", re.I
+)
 COMPARISON = re.compile(
     r"\b(compare|comparison|differ|difference|versus|vs\.?|both|whereas)\b", re.I
 )
@@ -218,6 +226,7 @@ def candidates(
     numbers = numbers_in(f"{question} {query}")
     kind = asks_for(question)
     specific = kind not in ("other", "yes_no")
+    earlier_asked = bool(_ASKS_EARLIER.search(question))
     out: list[Candidate] = []
     for p, doc in enumerate(docs):
         prior = (doc.metadata.get("score") or 0.0) / top_score
@@ -231,6 +240,8 @@ def candidates(
             if looks_like_injection(sentence):  # addressed to AI systems, not to readers
                 continue
             if is_reference(sentence) or is_contents(sentence):
+                continue
+            if not earlier_asked and _RECALLED.search(_MARKER.sub("", sentence)):
                 continue
             lower = sum(w.islower() for w in words)
             if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):

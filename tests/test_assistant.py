@@ -243,6 +243,35 @@ def test_offline_answers_skip_mastheads_and_datelines():
     assert "23-26243" not in answer.answer and "Agenda item" not in answer.answer
 
 
+def test_offline_answers_skip_recalled_resolutions_references_and_contents():
+    """A list of earlier resolutions, a footnote's reference and a table of contents share a
+    question's dates and names, but none answers it; asked about earlier resolutions, the list
+    is a candidate."""
+    from langchain_core.documents import Document
+
+    from assistant.extractive import ExtractiveConfig, compose_offline
+
+    passage = (
+        "Recalling its resolutions 75/240 of 31 December 2020 and 76/19 of 6 December 2021 on "
+        "the open-ended working group on security in the use of ICTs.\n"
+        "12 Report of the open-ended working group on security, vol. 1, “Final report” (2021).\n"
+        "EXECUTIVE SUMMARY 2 ACKNOWLEDGMENTS 4 GLOSSARY 5 INTRODUCTION 7 The working group 9\n"
+        "Decides that the open-ended working group shall hold its final session in July 2025 "
+        "in New York."
+    )
+    doc = Document(passage, metadata={"source": "oewg.pdf", "title": "OEWG", "score": 1.0})
+    question = "When will the open-ended working group on security hold its final session?"
+    answer = compose_offline(question, question, [doc], ExtractiveConfig())
+    assert answer.answer.startswith("Decides that the open-ended working group")
+    assert "Recalling" not in answer.answer and "vol. 1" not in answer.answer
+    assert "GLOSSARY" not in answer.answer
+    from assistant.extractive import candidates
+
+    earlier = "Which earlier resolutions on the open-ended working group does it recall?"
+    assert any("75/240" in c.text for c in candidates(earlier, earlier, [doc]))
+    assert not any("75/240" in c.text for c in candidates(question, question, [doc]))
+
+
 @pytest.mark.parametrize(
     ("shown", "expected"),
     [
