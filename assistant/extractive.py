@@ -21,7 +21,7 @@ from urllib.parse import quote as url_quote
 from langchain_core.documents import Document
 
 from vectorstore import is_url
-from vectorstore.text import WORD, content_words, split_sentences, stem, stems
+from vectorstore.text import WORD, content_words, rejoin_split_words, split_sentences, stem, stems
 
 from .answer import Answer, Citation
 from .answer_types import asks_for, carries
@@ -204,12 +204,13 @@ def is_contents(sentence: str) -> bool:
 
 
 def clean_sentence(text: str) -> str:
-    """A sentence as an answer shows it: no list marker, footnote number or PDF line-break
-    hyphen ("sig - naled"); the citation's quote keeps the passage as it is."""
+    """A sentence as an answer shows it: no list marker, footnote number, PDF line-break
+    hyphen ("sig - naled") or space inside a word ("securit y"); the citation's quote keeps the
+    passage as it is."""
     text = _MARKER.sub("", text).rstrip(";,")
     text = _DOCUMENT_MARKER.sub("", text)  # the document's own "[4]": not one of our citations
     text = _FOOTNOTE.sub("", text)
-    return _BROKEN_WORD.sub("", text)
+    return rejoin_split_words(_BROKEN_WORD.sub("", text))
 
 
 def candidates(
@@ -248,7 +249,7 @@ def candidates(
                 # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
                 # Distr.: General 12 December 2022"), not a sentence a reader can use
                 continue
-            have = stems(sentence)
+            have = stems(rejoin_split_words(sentence))
             match = carries(sentence, kind) if specific else False
             features = {
                 "coverage": sum(w for t, w in wanted.items() if t in have) / total,

@@ -281,11 +281,17 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
         ("all States,3 and others", "all States, and others"),
         ("in the digital age12 and", "in the digital age and"),
         ("ends here.4 Next", "ends here. Next"),
+        # spaces a PDF's text layer put inside words; two real words stay apart
+        (
+            "Wh en the securit y of the Hi gh Representative",
+            "When the security of the High Representative",
+        ),
+        ("came in to force to day", "came in to force to day"),
     ],
 )
 def test_answer_sentences_lose_footnote_numbers_but_keep_figures(shown, expected):
     """A footnote number glued to a word goes; the digits after a thousands comma or a decimal
-    point are part of the figure the reader asked for."""
+    point are part of the figure the reader asked for; a word split by a space is whole again."""
     from assistant.extractive import clean_sentence
 
     assert clean_sentence(shown) == expected

@@ -18,6 +18,8 @@ __all__ = [
     "STOP_WORDS",
     "WORD",
     "content_words",
+    "english_words",
+    "rejoin_split_words",
     "sentence_spans",
     "split_sentences",
     "stem",
@@ -66,6 +68,41 @@ _BOUNDARIES: dict[tuple[str, bool], re.Pattern[str]] = {}
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The whole words of the packaged embedding model's vocabulary (its WordPiece list: about
+    20,000 lower-case English words); empty when the model is not installed."""
+    from pathlib import Path
+
+    try:
+        from .embeddings import packaged_model_path
+
+        lines = (Path(packaged_model_path()) / "vocab.txt").read_text().splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
+
+
+_SPLIT_WORD = re.compile(r"\b([A-Za-z]+) (?=([a-z]+)\b)")  # the second piece is only looked at
+
+
+def rejoin_split_words(text: str) -> str:
+    """Words a PDF's text layer split with a space ("Wh en", "onl y", "Hi gh"): two pieces
+    are joined when together they make a word and one of them alone does not."""
+    words = english_words()
+    if not words:
+        return text
+
+    def join(m: re.Match[str]) -> str:
+        first, second = m.group(1), m.group(2)
+        whole = (first + second).lower()
+        if whole in words and (first.lower() not in words or second not in words):
+            return first
+        return m.group(0)
+
+    return _SPLIT_WORD.sub(join, text)
+
+
 def stemmer() -> Any:
     """The Snowball stemmer every part of the product uses (the lexical index too)."""
     import Stemmer
