@@ -93,7 +93,7 @@ class EvalReport:
     def breakdown(self, key: str) -> str:
         """Per value of a case field (``kind``, ``lang``): cases, gold cited, all key terms,
         abstained (the right answer for unanswerable cases), answers of at most 3 sentences (of
-        the cases not labelled ``asks_for: list``)."""
+        the cases not labelled ``asks_for: list`` nor ``kind: comparison``)."""
         groups: dict[str, list[CaseResult]] = {}
         for r in self.results:
             groups.setdefault(str(r.case.get(key, "en" if key == "lang" else "-")), []).append(r)
@@ -101,9 +101,13 @@ class EvalReport:
         rows = [head, "-" * len(head)]
         for name, results in sorted(groups.items()):
             sub = EvalReport(results).metrics()
-            # single facts: a list asked for may take more sentences (ExtractiveConfig)
+            # single facts: a list or a comparison may take more sentences (ExtractiveConfig)
             answered = [
-                r for r in results if not r.answer.abstained and r.case.get("asks_for") != "list"
+                r
+                for r in results
+                if not r.answer.abstained
+                and r.case.get("asks_for") != "list"
+                and r.case.get("kind") != "comparison"
             ]
             short = (
                 sum(r.answer.sentence_count() <= 3 for r in answered) / len(answered)

@@ -151,7 +151,10 @@ _ASKS_EARLIER = re.compile(
     r"\brecall|\b(earlier|previous|prior|preceding|past) (resolution|decision)", re.I
 )
 COMPARISON = re.compile(
-    r"\b(compare|comparison|differ|difference|versus|vs\.?|both|whereas)\b", re.I
+    r"\b(compare[sd]?|comparison|differ|differs|differed|difference|versus|vs\.?|both|whereas)\b"
+    r"|\beach (one|of|leave|create|say|set)|\b(what|how|when) (does|did|do) each\b"
+    r"|\bbetween the .{3,60}? and\b|\b(19|20)\d\d\b.{3,60}\band the (19|20)\d\d\b",
+    re.I,
 )
 
 # the sentence features, in the order of the fitted weights (bench/fit_answerer.py)

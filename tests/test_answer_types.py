@@ -77,3 +77,21 @@ def test_a_follow_up_carries_the_last_question_and_the_names_in_its_answer():
     assert "2021" in condense_offline("And how often does it meet?", third)
     new = "Which Member States signed the Paris Call for Trust and Security in Cyberspace in 2018?"
     assert condense_offline(new, history) == new
+
+
+@pytest.mark.parametrize(
+    ("question", "comparison"),
+    [
+        ("How did the 2021 meeting differ from the 2023 one?", True),
+        ("The two resolutions each draw a boundary. What does each leave out?", True),
+        ("Between the 2022 and 2023 resolutions, how did the list of meetings change?", True),
+        ("How many are unconnected according to the 2024 compact and the 2025 outcome?", True),
+        ("When must each Member State notify the Commission?", False),
+        ("What is the deadline for the early warning?", False),
+    ],
+)
+def test_comparisons_are_recognised(question, comparison):
+    """A comparison gets up to five sentences and cites each instrument."""
+    from assistant.extractive import COMPARISON
+
+    assert bool(COMPARISON.search(question)) is comparison
