@@ -147,6 +147,11 @@ _NUMBERED_UNITS = {
 _RECALLED = re.compile(
     r"^(Recalling|Reaffirming|Taking note)\b.*\b(resolutions?|decisions?)\s+\d+/\d+", re.S
 )
+# a UN resolution's header lines: the committee line ("[on the report of the Third Committee
+# (A/79/458/Add.2, para. 99)]") answers only for a symbol, the dateline ("Resolution adopted by
+# the General Assembly on 22 September 2024") only for a date
+_COMMITTEE_LINE = re.compile(r"^\[[^\]]*\]\W*$")
+_DATELINE = re.compile(r"^Resolution adopted by the General Assembly on\b[^.;]{0,40}$")
 _ASKS_EARLIER = re.compile(
     r"\brecall|\b(earlier|previous|prior|preceding|past) (resolution|decision)", re.I
 )
@@ -246,6 +251,10 @@ def candidates(
             if is_reference(sentence) or is_contents(sentence):
                 continue
             if not earlier_asked and _RECALLED.search(_MARKER.sub("", sentence)):
+                continue
+            if kind != "symbol" and _COMMITTEE_LINE.match(sentence.strip()):
+                continue
+            if kind not in ("date", "yes_no") and _DATELINE.match(sentence.strip()):
                 continue
             lower = sum(w.islower() for w in words)
             if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):

@@ -244,9 +244,9 @@ def test_offline_answers_skip_mastheads_and_datelines():
 
 
 def test_offline_answers_skip_recalled_resolutions_references_and_contents():
-    """A list of earlier resolutions, a footnote's reference and a table of contents share a
-    question's dates and names, but none answers it; asked about earlier resolutions, the list
-    is a candidate."""
+    """A list of earlier resolutions, a footnote's reference, a table of contents and a
+    resolution's header lines share a question's dates and names, but none answers it; asked
+    about earlier resolutions, the list is a candidate (and the header for a date or symbol)."""
     from langchain_core.documents import Document
 
     from assistant.extractive import ExtractiveConfig, compose_offline
@@ -270,6 +270,20 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
     earlier = "Which earlier resolutions on the open-ended working group does it recall?"
     assert any("75/240" in c.text for c in candidates(earlier, earlier, [doc]))
     assert not any("75/240" in c.text for c in candidates(question, question, [doc]))
+    # a resolution's header lines answer only for a symbol or a date
+    header = Document(
+        "Resolution adopted by the General Assembly on 7 December 2022\n"
+        "[on the report of the First Committee (A/77/380, para. 12)]\n"
+        "Decides that the working group shall meet in New York.",
+        metadata={"source": "res.txt", "title": "A/RES/77/37", "score": 1.0},
+    )
+
+    def shown(q: str) -> list[str]:
+        return [c.text for c in candidates(q, q, [header])]
+
+    assert len(shown("What does the resolution decide about the working group?")) == 1
+    assert any("7 December 2022" in t for t in shown("When was the resolution adopted?"))
+    assert any("A/77/380" in t for t in shown("What is the document symbol of the report?"))
 
 
 @pytest.mark.parametrize(
