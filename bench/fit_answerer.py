@@ -1,11 +1,7 @@
 """Fitting the offline answerer's weights: which sentence holds the answer, and whether the
 library answers at all. Writes assistant/weights.json.
 
-Usage: python -m bench.fit_answerer [--max-wrong-abstention 0.05] [--dry-run] [--threshold-only]
-
---threshold-only keeps the weights and chooses only the confidence threshold, on the answers the
-assistant now gives the training cases (in sample: for half the stated share of wrong
-abstentions, as a margin).
+Usage: python -m bench.fit_answerer [--max-wrong-abstention 0.05] [--dry-run]
 
 Training cases: the dev split of bench/blind_cases.jsonl and bench/dev_cases.jsonl (never the
 test split, nor bench/heldout_cases.jsonl). For each case the assistant's own retrieval runs
@@ -49,16 +45,7 @@ def main() -> int:
     )
     parser.add_argument("--max-wrong-abstention", type=float, default=0.05)
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the weights")
-    parser.add_argument(
-        "--threshold-only",
-        action="store_true",
-        help="keep the fitted weights; choose only the confidence threshold, from the answers "
-        "the assistant gives the training cases now, for at most half --max-wrong-abstention "
-        "wrongly abstained (in sample, so with a margin)",
-    )
     args = parser.parse_args()
-    if args.threshold_only:
-        return choose_threshold(args.max_wrong_abstention / 2, args.dry_run)
 
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -205,41 +192,6 @@ def main() -> int:
     )
     print(json.dumps(weights.as_json(), indent=2))
     if not args.dry_run:
-        WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n", encoding="utf-8")
-        print(f"written: {WEIGHTS_FILE.relative_to(ROOT)}")
-    return 0
-
-
-def choose_threshold(max_wrong: float, dry_run: bool) -> int:
-    """The highest confidence threshold whose wrong abstentions on the training cases stay at or
-    under ``max_wrong``, the weights as they are."""
-    from dataclasses import replace
-
-    from assistant.composition import build_assistant
-    from assistant.settings import Settings
-    from assistant.weights import WEIGHTS_FILE, load_weights
-
-    assistant = build_assistant(Settings(answer_min_confidence=0.0), llm=None)
-    rows = []  # (answerable, confidence, abstained by a clear-case rule)
-    for case in training_cases():
-        answer = assistant.ask(case["question"], case.get("history") or [])
-        ruled = answer.abstained and not (answer.note or "").startswith("confidence")
-        rows.append((bool(case.get("answerable", True)), answer.confidence or 0.0, ruled))
-    answerable = sum(r[0] for r in rows)
-    unanswerable = len(rows) - answerable
-    print("threshold  wrongly abstained  unanswerable abstained  (training cases, in sample)")
-    chosen = 0.0
-    for step in range(0, 61):
-        t = step / 100
-        wrong = sum(a and (ruled or c < t) for a, c, ruled in rows) / answerable
-        recall = sum(not a and (ruled or c < t) for a, c, ruled in rows) / unanswerable
-        if wrong <= max_wrong:
-            chosen = t
-        if step % 5 == 0:
-            print(f"     {t:.2f}              {wrong:.3f}                   {recall:.3f}")
-    print(f"chosen: {chosen:.2f} (at most {max_wrong:.3f} wrongly abstained)")
-    if not dry_run:
-        weights = replace(load_weights(), threshold=chosen)
         WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n", encoding="utf-8")
         print(f"written: {WEIGHTS_FILE.relative_to(ROOT)}")
     return 0
