@@ -120,7 +120,8 @@ def translate_terms(question: str) -> str:
     if not _NON_ENGLISH_HINTS.search(question):
         return question
     words = [w.strip(".,;:?!").lower() for w in _WORD.findall(question)]
-    words += [part for w in words if "-" in w for part in w.split("-")]
+    # the parts of "NIS2-Richtlinie"; not two-letter ones ("EU-Kommission" is not French "eu")
+    words += [part for w in words if "-" in w for part in w.split("-") if len(part) > 2]
     english = [_GLOSSARY[w] for w in words if _GLOSSARY.get(w)]
     return f"{question} {' '.join(dict.fromkeys(english))}".strip() if english else question
 

@@ -51,6 +51,8 @@ def test_spanish_questions_get_the_english_policy_words():
 
     spanish = translate_terms("¿Cuándo vence el plazo de notificación de la Directiva?")
     assert {"when", "deadline", "notification", "directive"} <= set(spanish.lower().split())
+    german = translate_terms("Wann soll die EU-Kommission die NIS2-Richtlinie prüfen?")
+    assert "directive" in german and "held" not in german  # "EU-" is not French "eu"
     english = "When is the notification deadline of the directive?"
     assert translate_terms(english) == english
 
