@@ -305,6 +305,15 @@ def compose_offline(
     if not cands:
         return abstain(docs, query, config)
     ranked = sorted(cands, key=lambda c: c.score, reverse=True)
+    # an operative sentence scored nearly as well as a preambular clause answers first
+    lead = next((c for c in ranked if not c.features.get("preamble")), None)
+    if (
+        ranked[0].features.get("preamble")
+        and lead is not None
+        and lead.score >= 0.8 * ranked[0].score
+    ):
+        ranked.remove(lead)
+        ranked.insert(0, lead)
     kind = asks_for(question)
     comparison = bool(COMPARISON.search(question))
     limit = config.max_list_sentences if kind == "list" or comparison else config.max_sentences

@@ -286,6 +286,27 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
     assert any("A/77/380" in t for t in shown("What is the document symbol of the report?"))
 
 
+def test_an_operative_sentence_nearly_as_good_leads_before_a_preambular_one():
+    """ "Recognizing that …" scored a little above "Decides that …": the decision answers first."""
+    from langchain_core.documents import Document
+
+    from assistant.extractive import Candidate, ExtractiveConfig, compose_offline
+
+    doc = Document("x", metadata={"source": "res.txt", "title": "A/RES/1", "score": 1.0})
+    preamble = Candidate(
+        0, 0, "Recognizing the role of the group in 2025.", {"group"}, {"preamble": 1.0}, 0.9
+    )
+    operative = Candidate(
+        0, 1, "Decides that the group meets in July 2025.", {"meet"}, {"preamble": 0.0}, 0.8
+    )
+    far = Candidate(0, 2, "Decides on other things entirely.", {"thing"}, {"preamble": 0.0}, 0.5)
+    q = "When does the group meet?"
+    answer = compose_offline(q, q, [doc], ExtractiveConfig(), cands=[preamble, operative])
+    assert answer.answer.startswith("Decides that the group meets")
+    answer = compose_offline(q, q, [doc], ExtractiveConfig(), cands=[preamble, far])
+    assert answer.answer.startswith("Recognizing")  # no operative sentence comes close
+
+
 @pytest.mark.parametrize(
     ("shown", "expected"),
     [
