@@ -68,7 +68,6 @@ _BOUNDARIES: dict[tuple[str, bool], re.Pattern[str]] = {}
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """The whole words of the packaged embedding model's vocabulary (its WordPiece list: about
     20,000 lower-case English words); empty when the model is not installed."""
@@ -103,6 +102,7 @@ def rejoin_split_words(text: str) -> str:
     return _SPLIT_WORD.sub(join, text)
 
 
+@lru_cache(maxsize=1)
 def stemmer() -> Any:
     """The Snowball stemmer every part of the product uses (the lexical index too)."""
     import Stemmer
