@@ -15,14 +15,16 @@ from vectorstore.text import QUESTION_WORDS, STOP_WORDS
 
 __all__ = ["condense_offline", "salient_terms", "translate_terms"]
 
-_ANAPHORA = {
-    # English
+# words pointing back at what was said before (English, German, French)
+_POINTING = {
     "it", "its", "this", "that", "these", "those", "they", "them", "their", "there", "such",
-    "same", "also", "and", "then", "further", "more", "else",
-    # German
-    "es", "sie", "dies", "diese", "dieser", "dieses", "dort", "dazu", "darin", "und", "auch",
-    # French
-    "il", "elle", "ils", "elles", "cela", "ce", "cette", "ces", "y", "en", "et", "aussi",
+    "same", "es", "sie", "dies", "diese", "dieser", "dieses", "dort", "dazu", "il", "elle",
+    "ils", "elles", "cela", "ce", "cette", "ces",
+}  # fmt: skip
+# what a follow-up starts with ("And when…", "Und wann…"), and words a carried query skips
+_ANAPHORA = _POINTING | {
+    "also", "and", "then", "further", "more", "else", "darin", "und", "auch", "y", "en", "et",
+    "aussi",
 }  # fmt: skip
 _STOPWORDS = STOP_WORDS | QUESTION_WORDS
 _GLOSSARY = {
@@ -139,11 +141,8 @@ def salient_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-_REFERRING = {
-    "it", "its", "itself", "this", "that", "these", "those", "they", "them", "their", "there",
-    "such", "same", "es", "sie", "dies", "diese", "dieser", "dieses", "dort", "dazu", "il",
-    "elle", "ils", "elles", "cela", "ce", "cette", "ces", "ese", "esa", "esos", "esas", "ello",
-}  # fmt: skip
+# a referring word anywhere in a question makes it a follow-up
+_REFERRING = _POINTING | {"itself", "ese", "esa", "esos", "esas", "ello"}
 
 
 def _is_follow_up(question: str) -> bool:
