@@ -250,11 +250,13 @@ def candidates(
                 continue
             if is_reference(sentence) or is_contents(sentence):
                 continue
-            if not earlier_asked and _RECALLED.search(_MARKER.sub("", sentence)):
+            bare = _MARKER.sub("", sentence)  # without its list marker ("3.", "(a)")
+            if not earlier_asked and _RECALLED.search(bare):
                 continue
-            if kind != "symbol" and _COMMITTEE_LINE.match(sentence.strip()):
+            line = sentence.strip()
+            if kind != "symbol" and _COMMITTEE_LINE.match(line):
                 continue
-            if kind not in ("date", "yes_no") and _DATELINE.match(sentence.strip()):
+            if kind not in ("date", "yes_no") and _DATELINE.match(line):
                 continue
             lower = sum(w.islower() for w in words)
             if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
@@ -271,7 +273,7 @@ def candidates(
                 "rank": 1.0 / (1 + p),
                 "type_match": float(match),
                 "type_missing": float(specific and not match),
-                "preamble": float(bool(PREAMBLE.search(_MARKER.sub("", sentence)))),
+                "preamble": float(bool(PREAMBLE.search(bare))),
                 "length": math.log(min(len(words), 40)),
                 "long": math.log(max(len(words), 40) / 40),  # a paragraph run into one sentence
                 "first": float(position == 0),
