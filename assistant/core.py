@@ -3,7 +3,8 @@
 Without an LLM the answer is composed from the passages' own sentences (extractive.py). With one
 (any LangChain chat model, e.g. ChatOpenAI on an OpenAI-compatible endpoint), the model condenses
 follow-ups and writes the answer from fenced, numbered passages; every sentence is then checked
-against the passages it cites (verify.py). If the model fails, the offline answer is returned.
+against the passages it cites (verify.py). If the model fails, or none of its sentences passes
+the check, the offline answer is returned with a note saying so.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .trace import Trace
 from .weights import load_weights
 
-__all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE"]
+__all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE", "LLM_UNVERIFIED_NOTE"]
 
 History = Sequence[dict[str, str]]
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 
 LLM_FALLBACK_NOTE = (
     "Note: the language model could not be reached, so this answer quotes the documents directly."
+)
+LLM_UNVERIFIED_NOTE = (
+    "Note: no sentence of the language model's answer could be checked against the passages, "
+    "so this answer quotes the documents directly."
 )
 
 
@@ -226,7 +231,14 @@ class Assistant:
         )
         kept, removed = verify_answer(text.replace(NOT_IN_LIBRARY, ""), docs, check)
         if not kept:
-            return abstain(docs, query, cfg, "; ".join(removed) or "nothing supported")
+            # the passages passed the gate, only the model's wording failed the check: the
+            # reader gets the documents' own sentences rather than nothing
+            answer = self._offline(inputs)
+            return replace(
+                answer,
+                answer=f"{answer.answer}\n\n{LLM_UNVERIFIED_NOTE}",
+                note="; ".join(removed) or "nothing supported",
+            )
         numbers: dict[int, int] = {}
         parts = []
         for sentence in kept:

@@ -1,16 +1,22 @@
 """Whether a passage supports a sentence of an LLM's answer: a fitted probability.
 
 Features of a (sentence, passage) pair: the share of the sentence's content words found in the
-passage (``lexical``) and of its word pairs in order (``bigrams``), the cosine of the sentence's
-embedding with the passage's closest sentence (``best_dense``: meaning, and some help across
-languages), numbers (by value: "EUR 10 million" is "10 000 000", "three months" is 3) and names
-the sentence states that the passage lacks, a negation the passage does not have, and whether the
-sentence is in another language than the passage (then only meaning and numbers can speak).
-``bench/support.py`` fits a logistic regression on the hand-labelled pairs of ``bench/support_pairs.jsonl`` (paraphrases, swapped numbers, wrong instruments,
-negations, other languages) and chooses the threshold for a stated share of unsupported
-sentences removed; the weights live in ``assistant/support_weights.json``. Sentence length is
-deliberately not a feature: in the labelled set the true sentences are longer than the false
-ones, which a fit would learn (it "kept" 0.81 out of fold) and no real answer would honour.
+passage (``lexical``), in its best two consecutive sentences (``window_lexical``) and of its
+word pairs in order (``bigrams``); the cosine of the sentence's embedding with the passage's
+closest sentence (``best_dense``: meaning, and some help across languages); numbers the passage
+lacks (by value: "EUR 10 million" is "10 000 000", "three months" and "the ninetieth day" are
+numbers, in four languages) or gives to something else ("16 requirements" where the passage
+has 16 companies and 12 requirements); names the passage lacks (whole words: "AI" is not found
+in "certain"); a negation the passage does not have, or one the sentence adds or drops against
+the passage sentence that shares most words with it (``negation_flip``: "may use proxies"
+against "should not use proxies"); and whether the sentence is in another language than the
+passage (then only meaning and numbers can speak). ``bench/support.py`` fits a logistic
+regression on the hand-labelled pairs of ``bench/support_pairs.jsonl`` (paraphrases, swapped
+numbers, wrong instruments, negations, other languages) and chooses the threshold for a stated
+share of unsupported sentences removed; the weights live in ``assistant/support_weights.json``.
+Sentence length is deliberately not a feature: in the labelled set the true sentences are
+longer than the false ones, which a fit would learn (it "kept" 0.81 out of fold) and no real
+answer would honour.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ __all__ = [
     "embed_sentences",
     "load_support_model",
     "english_share",
+    "in_other_language",
     "missing_numbers",
     "number_values",
     "support",
@@ -47,9 +54,12 @@ SUPPORT_WEIGHTS_FILE = Path(__file__).with_name("support_weights.json")
 SUPPORT_FEATURES = (
     "lexical",
     "bigrams",
+    "window_lexical",
     "missing_numbers",
+    "misplaced_numbers",
     "missing_names",
     "added_negation",
+    "negation_flip",
     "best_dense",
     "other_language",
     "other_language_dense",
@@ -77,25 +87,66 @@ def support(sentence: str, passages: Sequence[str]) -> float:
 
 # a number as written: "10 000 000", "10,000", "1.5", "2 %"; or a word that may be a number or scale
 _NUMBER_TOKEN = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
-# number words in the corpus' and answers' languages; "one", "un", "ein" are left out, since they
-# are articles as often as numbers
+# number words in the corpus' and answers' languages. Left out: words that are as often something
+# else: "one", "un", "ein" (articles), "first", "second" (ranks, time), "once", "seize" (English
+# words), "achte" (a German verb)
+
+
+def _forms(word: str) -> list[str]:
+    """German ordinals decline (dritten, neunzigster), Spanish ones agree (octogésima)."""
+    if word.endswith("te"):
+        return [word, *(word + end for end in "nrsm")]
+    if word.endswith("ésimo"):
+        return [word, word[:-1] + "a"]
+    return [word]
+
+
 _NUMBER_WORDS = {
-    **dict.fromkeys(["two", "zwei", "deux", "dos"], 2),
-    **dict.fromkeys(["three", "drei", "trois", "tres"], 3),
-    **dict.fromkeys(["four", "vier", "quatre", "cuatro"], 4),
-    **dict.fromkeys(["five", "fünf", "cinq", "cinco"], 5),
-    **dict.fromkeys(["six", "sechs", "seis"], 6),
-    **dict.fromkeys(["seven", "sieben", "sept", "siete"], 7),
-    **dict.fromkeys(["eight", "acht", "huit", "ocho"], 8),
-    **dict.fromkeys(["nine", "neun", "neuf", "nueve"], 9),
-    **dict.fromkeys(["ten", "zehn", "dix", "diez"], 10),
-    "eleven": 11,
-    "twelve": 12,
-    "fifteen": 15,
-    **dict.fromkeys(["twenty", "zwanzig", "vingt", "veinte"], 20),
-    **dict.fromkeys(["thirty", "dreißig", "trente", "treinta"], 30),
-    **dict.fromkeys(["hundred", "hundert", "cent", "cien"], 100),
+    word: value
+    for words, value in [
+        ("two zwei deux dos", 2),
+        ("three drei trois tres third dritte troisième tercer tercero tercera", 3),
+        ("four vier quatre cuatro fourth vierte quatrième", 4),
+        ("five fünf cinq cinco fifth fünfte cinquième quinto quinta", 5),
+        ("six sechs seis sixth sechste sixième sexto sexta", 6),
+        ("seven sieben sept siete seventh siebte septième séptimo séptima", 7),
+        ("eight acht huit ocho eighth huitième octavo octava", 8),
+        ("nine neun neuf nueve ninth neunte neuvième noveno novena", 9),
+        ("ten zehn dix diez tenth zehnte dixième décimo décima", 10),
+        ("eleven elf onze eleventh elfte onzième", 11),
+        ("twelve zwölf douze doce twelfth zwölfte douzième", 12),
+        ("thirteen dreizehn treize trece", 13),
+        ("fourteen vierzehn quatorze catorce", 14),
+        ("fifteen fünfzehn quinze quince fifteenth fünfzehnte quinzième", 15),
+        ("sixteen sechzehn dieciséis", 16),
+        ("twenty zwanzig vingt veinte twentieth zwanzigste vingtième vigésimo vigésima", 20),
+        ("thirty dreißig trente treinta thirtieth dreißigste trentième trigésimo trigésima", 30),
+        ("forty vierzig quarante cuarenta fortieth vierzigste quarantième cuadragésimo", 40),
+        ("fifty fünfzig cinquante cincuenta fiftieth fünfzigste cinquantième quincuagésimo", 50),
+        ("sixty sechzig soixante sesenta sixtieth sechzigste soixantième sexagésimo", 60),
+        ("seventy siebzig septante setenta seventieth siebzigste septantième septuagésimo", 70),
+        ("eighty achtzig octante ochenta eightieth achtzigste octantième octogésimo", 80),
+        ("ninety neunzig nonante noventa ninetieth neunzigste nonantième nonagésimo", 90),
+        ("hundred hundert cent cien hundredth hundertste centième centésimo", 100),
+    ]
+    for base in words.split()
+    for word in _forms(base)
 }
+# the unit after a tens word: "twenty-three", "eighty-first", "octogésimo primer"
+_UNITS = {
+    **{w: v for w, v in _NUMBER_WORDS.items() if v < 10},
+    **dict.fromkeys(["one", "first", "primer", "primero", "primera", "unième", "ein"], 1),
+    **dict.fromkeys(["second", "segundo", "segunda", "deuxième"], 2),
+}
+# French counts in twenties: read "quatre-vingt-dix" as the Belgian "nonante" first
+_FRENCH_TENS = [
+    (re.compile(rf"\b{old}(?:(ième)|\b)", re.I), new)
+    for old, new in [
+        ("quatre-vingts?-dix", "nonante"),
+        ("quatre-vingts?", "octante"),
+        ("soixante-dix", "septante"),
+    ]
+]
 _SCALES = {
     **dict.fromkeys(["thousand", "tausend", "mille", "mil"], 1e3),
     **dict.fromkeys(["million", "millions", "millionen", "mio", "millones", "millón"], 1e6),
@@ -112,17 +163,45 @@ def _number_value(token: str) -> float | None:
     return float(digits.replace(",", "."))
 
 
+# only what can be part of a number: reading a passage's every word was most of the check's cost
+_NUMERIC = re.compile(
+    r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?|\b(?:"
+    + "|".join(sorted(map(re.escape, {*_NUMBER_WORDS, *_UNITS, *_SCALES}), key=len, reverse=True))
+    + r")\b",
+    re.I,
+)
+
+
 def number_values(text: str) -> dict[str, float]:
-    """The numbers a text states, as written -> value ("EUR 10 million" -> {"10 million": 1e7})."""
-    tokens = _NUMBER_TOKEN.findall(text)
+    """The numbers a text states, as written -> value ("EUR 10 million" -> {"10 million": 1e7},
+    "eighty-first" -> 81)."""
+    return dict(_number_values(text))
+
+
+@functools.lru_cache(maxsize=4096)  # an answer's sentences are read against every passage
+def _number_values(text: str) -> tuple[tuple[str, float], ...]:
+    for pattern, word in _FRENCH_TENS:
+        text = pattern.sub(lambda m, w=word: f"{w[:-1]}ième" if m.group(1) else w, text)
+    tokens = list(_NUMERIC.finditer(text))
+
+    def gap(i: int) -> str:  # what separates token i from the one before it
+        return text[tokens[i - 1].end() : tokens[i].start()] if 0 < i < len(tokens) else "."
+
     found: dict[str, float] = {}
-    for i, token in enumerate(tokens):
-        value = _number_value(token)
+    i = 0
+    while i < len(tokens):
+        token, value = tokens[i].group(), _number_value(tokens[i].group())
+        start, i = tokens[i].start(), i + 1
         if value is None:
             continue
-        scale = _SCALES.get(tokens[i + 1].lower(), 1.0) if i + 1 < len(tokens) else 1.0
-        found[f"{token} {tokens[i + 1]}" if scale != 1.0 else token] = value * scale
-    return found
+        if not token[0].isdigit() and value in range(20, 100, 10) and gap(i) in ("-", " "):
+            unit = _UNITS.get(tokens[i].group().lower())
+            if unit:
+                value, i = value + unit, i + 1
+        written = text[start : tokens[i - 1].end()]
+        scale = _SCALES.get(tokens[i].group().lower(), 1.0) if not gap(i).strip() else 1.0
+        found[f"{written} {tokens[i].group()}" if scale != 1.0 else written] = value * scale
+    return tuple(found.items())
 
 
 def _numbers(text: str) -> frozenset[float]:
@@ -138,10 +217,32 @@ def missing_numbers(sentence: str, passages: Sequence[str]) -> list[str]:
     return _missing(sentence, frozenset().union(*(_numbers(p) for p in passages)))
 
 
+# function words of the answers' other languages (German, French, Spanish)
+_FOREIGN_WORDS = frozenset(
+    {
+        "der", "die", "das", "den", "dem", "des", "und", "ist", "sind", "von", "zu", "mit",
+        "sich", "für", "im", "auf", "nicht", "eine", "einer", "einen", "als", "auch", "werden",
+        "wird", "wurde", "nach", "bei", "oder", "dass", "vom", "zur", "zum",
+        "le", "la", "les", "l", "du", "un", "une", "et", "est", "sont", "dans", "pour", "pas",
+        "sur", "au", "aux", "par", "qui", "que", "ne", "se", "ce", "cette",
+        "el", "los", "las", "del", "y", "en", "es", "son", "por", "con", "para", "lo", "al",
+        "una", "unos", "su", "sus",
+    }
+)  # fmt: skip
+
+
 def english_share(text: str) -> float:
     """Share of the words that are English function words: low for other languages."""
     words = [w.lower() for w in WORD.findall(text) if not w.isdigit()]
     return sum(w in STOP_WORDS for w in words) / len(words) if words else 1.0
+
+
+def in_other_language(text: str) -> bool:
+    """Whether the text reads as German, French or Spanish: few English function words and some
+    of theirs ("Dogs fly." has neither, and is not taken for another language)."""
+    words = [w.lower() for w in WORD.findall(text) if not w.isdigit()]
+    foreign = sum(w in _FOREIGN_WORDS for w in words) / len(words) if words else 0.0
+    return english_share(text) < 0.12 and foreign >= 0.1
 
 
 def cosine(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
@@ -157,16 +258,52 @@ def _stem_sequence(text: str) -> list[str]:
     return [stem(w) for w in content_words(text)]
 
 
+def _number_places(text: str, reach: int = 4) -> list[tuple[float, frozenset[str]]]:
+    """Each number a text states (as a single token) with the stems of the words around it."""
+    tokens = _NUMBER_TOKEN.findall(text)
+    values = [_number_value(t) for t in tokens]
+    words = [
+        None if v is not None or t.lower() in STOP_WORDS or len(t) < 3 else stem(t)
+        for t, v in zip(tokens, values, strict=True)
+    ]
+    return [
+        (v, frozenset(w for w in words[max(0, i - reach) : i + reach + 1] if w))
+        for i, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def _units(text: str) -> list[tuple[float, str]]:
+    """(number, the word right after it) where that word is a content word: "24 hours" ->
+    (24, "hour"). Years, and numbers inside names, symbols or rule numbers ("WSIS+20",
+    "79/237", "1.9 of"), have none."""
+    found = []
+    tokens = list(_NUMBER_TOKEN.finditer(text))
+    for number, after in zip(tokens, tokens[1:], strict=False):
+        value, word = _number_value(number.group()), after.group()
+        if value is None or _number_value(word) is not None or 1900 <= value <= 2100:
+            continue
+        if number.start() > 0 and not text[number.start() - 1].isspace():
+            continue  # part of a name or a symbol: "WSIS+20", "79/237", "(b)"
+        if text[number.end() : after.start()] not in (" ", "-") or word.lower() in STOP_WORDS:
+            continue
+        if len(word) >= 3:
+            found.append((value, stem(word)))
+    return found
+
+
 @dataclass(frozen=True)
 class PassageView:
     """What the features need of a passage, computed once per answer check."""
 
     text: str
-    lowered: str
+    words: frozenset[str]  # lower-cased tokens
     stems: frozenset[str]
     sentences: tuple[str, ...]
+    sentence_stems: tuple[frozenset[str], ...]
     bigrams: frozenset[tuple[str, str]]
     numbers: frozenset[float]
+    number_places: tuple[tuple[float, frozenset[str]], ...]
     negated: bool
 
     @classmethod
@@ -175,16 +312,42 @@ class PassageView:
         sentences = tuple(split_sentences(text, ends=".;!?", lines=True))
         return cls(
             text=text,
-            lowered=text.lower(),
+            words=frozenset(w.lower() for w in WORD.findall(text)),
             stems=frozenset(stems(text)),
             sentences=sentences,
+            sentence_stems=tuple(frozenset(stems(t)) for t in sentences),
             bigrams=frozenset(zip(sequence, sequence[1:], strict=False)),
             numbers=_numbers(text),
+            number_places=tuple(_number_places(text)),
             negated=bool(_NEGATION.search(text)),
         )
 
     def missing_numbers(self, sentence: str) -> list[str]:
         return _missing(sentence, self.numbers)
+
+    def negated_where(self, i: int, words: set[str]) -> bool:
+        """Whether passage sentence ``i`` has a negation between the first and the last of
+        ``words`` it contains (its other clauses are not what the answer's sentence restates)."""
+        text = self.sentences[i]
+        at = [m.start() for m in WORD.finditer(text) if stem(m.group()) in words]
+        return bool(at) and any(at[0] <= m.start() <= at[-1] for m in _NEGATION.finditer(text))
+
+    def lacks_name(self, name: str) -> bool:
+        """Whether a word of the name ("AI Act's", "CSIRTs") is not in the passage."""
+        return any(
+            not {w, w + "s", w.removesuffix("s")} & self.words
+            for w in re.findall(r"\w+", name.lower().replace("\u2019", "'").removesuffix("'s"))
+        )
+
+    def misplaced_numbers(self, sentence: str) -> int:
+        """Numbers the passage has, but never beside the word that follows them in the sentence
+        ("16 requirements" where the passage says "16 companies … 12 requirements")."""
+        return sum(
+            1
+            for value, unit in _units(sentence)
+            if (places := [near for v, near in self.number_places if v == value])
+            and not any(unit in near for near in places)
+        )
 
 
 def embed_sentences(
@@ -208,18 +371,31 @@ def support_features(
     sequence = _stem_sequence(sentence)
     pairs = set(zip(sequence, sequence[1:], strict=False))
     share = (lambda have: len(words & have) / len(words)) if words else (lambda have: 0.0)
-    names = [n for n in dict.fromkeys(_NAME.findall(sentence)) if n.lower() not in passage.lowered]
     dense = cosine(sentence_vector, passage_vector)
     best_dense = max((cosine(sentence_vector, v) for v in sentence_vectors or ()), default=dense)
     lexical = share(passage.stems)
-    other = float(english_share(sentence) < 0.12 and lexical < 0.3)
+    other = float(lexical < 0.3 and in_other_language(sentence))
+    names = [n for n in dict.fromkeys(_NAME.findall(sentence)) if passage.lacks_name(n)]
     stated, missing = number_values(sentence), passage.missing_numbers(sentence)
+    # the passage sentence that shares most words with it, and the best two in a row
+    sents = passage.sentence_stems
+    aligned = max(range(len(sents)), key=lambda i: len(words & sents[i]), default=None)
+    if aligned is not None and share(sents[aligned]) < 0.5:
+        aligned = None  # no passage sentence says much the same: nothing to flip
+    window = max((share(a | b) for a, b in zip(sents, sents[1:], strict=False)), default=0.0)
+    negated = bool(_NEGATION.search(sentence))
     return {
         "lexical": lexical,
         "bigrams": len(pairs & passage.bigrams) / len(pairs) if pairs else 0.0,
+        "window_lexical": max([window, *(share(s) for s in sents)]),
         "missing_numbers": float(min(len(missing), 2)),
-        "missing_names": float(min(len(names), 3)),
-        "added_negation": float(bool(_NEGATION.search(sentence)) and not passage.negated),
+        "misplaced_numbers": 0.0 if other else float(min(passage.misplaced_numbers(sentence), 2)),
+        # German capitalises its nouns: names only speak for sentences in the passage's language
+        "missing_names": 0.0 if other else float(min(len(names), 3)),
+        "added_negation": float(negated and not passage.negated),
+        "negation_flip": float(
+            aligned is not None and negated != passage.negated_where(aligned, words)
+        ),
         "best_dense": best_dense,
         "other_language": other,
         "other_language_dense": other * best_dense,

@@ -7,7 +7,8 @@ Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 POLICY_ASSISTANT_L
 Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest` first;
 the README shows how to serve the Qwen2.5 1.5B model that ``bench/llm_model.py`` assembles).
 Counts: sentences the model wrote (markers-only fillers included), kept, kept with a repaired
-citation, removed. Every case's raw model text, checked answer and note go to
+citation, removed, and answers that quote the documents because none of the model's sentences passed
+the check. Every case's raw model text, checked answer and note go to
 ``bench/results/llm_cases.jsonl``, for judging false removals by reading. Prompt tokens are
 counted by the endpoint's tokenizer where it offers one (llama.cpp's ``/extras/tokenize``).
 """
@@ -50,17 +51,24 @@ def _prompt_tokens(assistant, base_url: str, question: str, history) -> int | No
 
 def _sentence_counts(raw: str, answer) -> dict[str, int]:
     """What the check did to the model's sentences, read from its text and the answer's note."""
+    from assistant.core import LLM_UNVERIFIED_NOTE
     from assistant.verify import answer_sentences
 
     note = (answer.note or "") if answer is not None else ""
     written = len([s for s in answer_sentences(raw) if any(ch.isalpha() for ch in s)])
-    kept = 0 if answer is None or answer.abstained else len(answer_sentences(answer.answer))
+    unverified = answer is not None and answer.answer.endswith(LLM_UNVERIFIED_NOTE)
+    kept = (
+        0
+        if answer is None or answer.abstained or unverified
+        else (len(answer_sentences(answer.answer)))
+    )
     return {
         "written": written,
         "kept": kept,
         "repaired": note.count("citation repaired"),
         "removed": note.count("removed") + note.count("not in the passage closest"),
         "fillers_moved": note.count("moved from"),
+        "unverified": int(unverified),
     }
 
 
@@ -99,7 +107,9 @@ def main() -> int:
     first_token: list[float] = []
     total: list[float] = []
     prompt_tokens: list[int] = []
-    counts = {"written": 0, "kept": 0, "repaired": 0, "removed": 0, "fillers_moved": 0}
+    counts = dict.fromkeys(
+        ["written", "kept", "repaired", "removed", "fillers_moved", "unverified"], 0
+    )
     records: list[dict] = []
     fallbacks = 0
 
@@ -147,7 +157,8 @@ def main() -> int:
     print(
         "sentences: {written} written, {kept} kept ({repaired} with a repaired citation), "
         "{removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
-        "before".format(**counts)
+        "before; {unverified} answers quote the documents because no sentence of the model's "
+        "passed the check".format(**counts)
     )
     with (RESULTS_DIR / "llm_cases.jsonl").open("w", encoding="utf-8") as out:
         for record in records:

@@ -20,7 +20,7 @@ from langchain_core.language_models.fake_chat_models import (
 )
 
 from assistant.composition import build_assistant, build_searcher
-from assistant.core import LLM_FALLBACK_NOTE
+from assistant.core import LLM_FALLBACK_NOTE, LLM_UNVERIFIED_NOTE
 from assistant.injection import MASK
 from assistant.settings import Settings
 
@@ -93,13 +93,23 @@ def test_citations_are_renumbered_in_order_of_first_use(settings, searcher):
     assert list(dict.fromkeys(re.findall(r"\[(\d)\]", answer.answer))) == ["1", "2"]
 
 
-def test_nothing_supported_means_abstention(settings, searcher):
-    for reply in ("NOT_IN_LIBRARY", "Cats are the best pets [1]. Dogs fly [2]."):
-        answer = with_llm(settings, searcher, GenericFakeChatModel(messages=iter([reply]))).ask(
-            QUESTION
-        )
-        assert answer.abstained
-        assert answer.answer.startswith("The library does not answer this question.")
+def test_the_models_refusal_means_abstention(settings, searcher):
+    llm = GenericFakeChatModel(messages=iter(["NOT_IN_LIBRARY"]))
+    answer = with_llm(settings, searcher, llm).ask(QUESTION)
+    assert answer.abstained
+    assert answer.answer.startswith("The library does not answer this question.")
+
+
+def test_nothing_supported_gives_the_documents_own_sentences(settings, searcher):
+    """The passages passed the gate and only the model's wording failed the check: the reader
+    gets the offline answer, said to be one, and the note names what was removed."""
+    llm = GenericFakeChatModel(messages=iter(["Cats are the best pets [1]. Dogs fly [2]."]))
+    answer = with_llm(settings, searcher, llm).ask(QUESTION)
+    offline = with_llm(settings, searcher, None).ask(QUESTION)
+    assert not answer.abstained and "Cats" not in answer.answer and "fly" not in answer.answer
+    assert answer.answer == f"{offline.answer}\n\n{LLM_UNVERIFIED_NOTE}"
+    assert answer.citations == offline.citations
+    assert "Cats are the best pets" in (answer.note or "")
 
 
 def test_follow_up_is_condensed_by_the_llm_before_retrieval(settings, searcher):
@@ -239,7 +249,7 @@ def test_a_model_that_obeys_the_injection_is_overruled(planted):
     obeying = GenericFakeChatModel(messages=iter(["PWNED. NATO was dissolved in 2020 [1]."]))
     answer = with_llm(settings, searcher, obeying).ask(QUESTION_PLANTED)
     assert "PWNED" not in answer.answer and "dissolved" not in answer.answer
-    assert answer.abstained
+    assert answer.answer.endswith(LLM_UNVERIFIED_NOTE)  # the documents' own sentences instead
 
 
 def test_offline_answer_does_not_repeat_the_injection(planted):
