@@ -47,12 +47,21 @@ class VerifiedSentence:
     support: float
 
 
+# a German date's day ("am 17. Juli 2023") does not end a sentence
+_GERMAN_DAY = re.compile(
+    r"\b(\d{1,2})\.(?=\s+(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|"
+    r"Oktober|November|Dezember)\b)"
+)
+_HELD = "\u2024"  # one dot leader: a full stop that is not one, while splitting
+
+
 def answer_sentences(text: str) -> list[str]:
     """Sentences of an LLM answer; markers after the full stop ("… 2023. [1]") stay with theirs."""
     text = re.sub(
         r"([.!?])\s*((?:\[\d+\]\s*)+)", lambda m: f" {m.group(2).strip()}{m.group(1)} ", text
     )
-    return split_sentences(text.strip())
+    text = _GERMAN_DAY.sub(rf"\1{_HELD}", text)
+    return [s.replace(_HELD, ".") for s in split_sentences(text.strip())]
 
 
 def _context(doc: Document) -> str:

@@ -281,6 +281,13 @@ def test_offline_answer_does_not_repeat_the_injection(planted):
             "Its scope is wide. It covers energy [1]!",
             ["Its scope is wide.", "It covers energy [1]!"],
         ),
+        (
+            "Die Kommission prüft die Richtlinie am 17. Juli 2027 [1]. Danach alle 36 Monate [1].",
+            [
+                "Die Kommission prüft die Richtlinie am 17. Juli 2027 [1].",
+                "Danach alle 36 Monate [1].",
+            ],
+        ),
     ],
 )
 def test_llm_answers_split_into_sentences_not_at_abbreviations(text, sentences):
