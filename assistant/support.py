@@ -87,9 +87,6 @@ def support(sentence: str, passages: Sequence[str]) -> float:
 
 # a number as written: "10 000 000", "10,000", "1.5", "2 %"; or a word that may be a number or scale
 _NUMBER_TOKEN = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
-# number words in the corpus' and answers' languages. Left out: words that are as often something
-# else: "one", "un", "ein" (articles), "first", "second" (ranks, time), "once", "seize" (English
-# words), "achte" (a German verb)
 
 
 def _forms(word: str) -> list[str]:
@@ -101,6 +98,9 @@ def _forms(word: str) -> list[str]:
     return [word]
 
 
+# number words in the corpus' and answers' languages. Left out: words that are as often something
+# else: "one", "un", "ein" (articles), "first", "second" (ranks, time), "once", "seize" (English
+# words), "achte" (a German verb)
 _NUMBER_WORDS = {
     word: value
     for words, value in [
@@ -283,8 +283,8 @@ def _units(text: str) -> list[tuple[float, str]]:
         value, word = _number_value(number.group()), after.group()
         if value is None or _number_value(word) is not None or 1900 <= value <= 2100:
             continue
-        if number.start() > 0 and not text[number.start() - 1].isspace():
-            continue  # part of a name or a symbol: "WSIS+20", "79/237", "(b)"
+        if number.start() > 0 and text[number.start() - 1] not in " \t\n(\u00a0":
+            continue  # part of a name or a symbol: "WSIS+20", "79/237", "NIS2"
         if text[number.end() : after.start()] not in (" ", "-") or word.lower() in STOP_WORDS:
             continue
         if len(word) >= 3:
