@@ -377,3 +377,24 @@ def test_passages_whose_ids_are_not_derived_from_the_version_are_found_by_key(tm
     store.commit_document(record)
     searcher = searcher_on(store_dir, tmp_path / "lexical")
     assert {i for i, _ in searcher.lexical("zephyrion", 5)} == {"odd-0", "odd-1"}
+
+
+def test_a_name_joined_to_its_number_finds_the_passages_that_write_it_apart(tmp_path):
+    """Readers write "NIS2", the directive writes "NIS 2"; "G7" stays joined where the library
+    writes it so."""
+    store_dir = tmp_path / "data"
+    store = open_store(store_dir)
+    texts = {
+        "nis.md": ["The NIS 2 Directive sets reporting duties for essential entities."],
+        "g7.md": ["The G7 leaders met in Hiroshima and agreed on an AI process."],
+        "other.md": ["Reporting duties for essential services and their entities."],
+    }
+    first = {}
+    for name, passage in texts.items():
+        commit(store, name, passage)
+        first[name] = document(name, passage)[1][0].id
+    searcher = searcher_on(store_dir, tmp_path / "lexical")
+    assert searcher.lexical("NIS2 reporting duties", 3)[0][0] == first["nis.md"]
+    assert "nis" in searcher.term_weights("NIS2") and "nis2" not in searcher.term_weights("NIS2")
+    assert searcher.lexical("G7 Hiroshima", 1)[0][0] == first["g7.md"]
+    assert "g7" in searcher.term_weights("G7")

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -56,6 +57,10 @@ _LEGACY = ("bm25", "ids.json", "sources.json", "signature")
 
 # (record, [(chunk id, text)]) for each record asked for: the passages of documents to index
 Reader = Callable[[list[DocumentRecord]], Iterable[tuple[DocumentRecord, list[tuple[str, str]]]]]
+
+
+# a name joined to its number ("NIS2", "WG4"), which documents may write apart ("NIS 2")
+_JOINED = re.compile(r"\b([A-Za-z]{2,})(\d{1,2})\b")
 
 
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -517,7 +522,7 @@ class LexicalIndex:
         chunks of the ``allowed`` documents when given."""
         if not self.ids:
             return []
-        tokens = tokenize([query], self._stemmer)
+        tokens = tokenize([self._query_form(query)], self._stemmer)
         if not tokens[0]:
             return []
         mask = self._mask(allowed) if allowed is not None else None
@@ -539,12 +544,25 @@ class LexicalIndex:
         indptr = self.bm25.scores["indptr"] if self.ids else []
         vocab = self.bm25.vocab_dict if self.ids else {}
         weights = {}
+        text = self._query_form(text)
         words = " ".join(w for w in text.split() if w.lower().strip("?,.;:!") not in QUESTION_WORDS)
         for term in tokenize([words], self._stemmer)[0]:
             i = vocab.get(term)
             df = int(indptr[i + 1] - indptr[i]) if i is not None and i + 1 < len(indptr) else 0
             weights[term] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights
+
+    def _query_form(self, query: str) -> str:
+        """``query`` with "NIS2" read as "NIS 2" where the library only writes it apart."""
+        if not self.ids or not _JOINED.search(query):
+            return query
+        vocab = self.bm25.vocab_dict
+
+        def apart(m: re.Match[str]) -> str:
+            joined = tokenize([m.group()], self._stemmer)[0]
+            return m.group() if joined and joined[0] in vocab else f"{m.group(1)} {m.group(2)}"
+
+        return _JOINED.sub(apart, query)
 
     def terms(self, text: str) -> set[str]:
         return set(tokenize([text], self._stemmer)[0])
