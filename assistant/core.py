@@ -234,10 +234,11 @@ class Assistant:
             # the passages passed the gate, only the model's wording failed the check: the
             # reader gets the documents' own sentences rather than nothing
             answer = self._offline(inputs)
+            removed_note = "; ".join(removed) or "nothing supported"
+            if answer.abstained:  # it quotes nothing, so it needs no note about quoting
+                return replace(answer, note=removed_note)
             return replace(
-                answer,
-                answer=f"{answer.answer}\n\n{LLM_UNVERIFIED_NOTE}",
-                note="; ".join(removed) or "nothing supported",
+                answer, answer=f"{answer.answer}\n\n{LLM_UNVERIFIED_NOTE}", note=removed_note
             )
         numbers: dict[int, int] = {}
         parts = []
