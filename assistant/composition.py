@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .settings import Settings
 
@@ -120,6 +121,10 @@ def build_llm(settings: Settings) -> Any:
         return None
     from langchain_openai import ChatOpenAI
 
+    # langchain-openai sends the cap as "max_completion_tokens", which llama.cpp's server (and
+    # other OpenAI-compatible ones) ignore: a model that loops then writes until LLM_TIMEOUT.
+    # They read "max_tokens", which OpenAI's own API deprecates, so it goes to the others only.
+    hosted = urlsplit(settings.llm_base_url).hostname == "api.openai.com"
     return ChatOpenAI(
         base_url=settings.llm_base_url,
         model=settings.llm_model or "default",
@@ -128,6 +133,7 @@ def build_llm(settings: Settings) -> Any:
         max_retries=0,
         temperature=0.0,
         max_tokens=settings.llm_max_tokens,
+        extra_body=None if hosted else {"max_tokens": settings.llm_max_tokens},
     )
 
 

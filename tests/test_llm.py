@@ -409,3 +409,33 @@ def test_eval_scores_offline_and_llm_answers_side_by_side(library, tmp_path):
     assert asked, "the LLM column must come from the endpoint"
     assert strict.returncode == 1 and "gold_source_hit_rate 0.000" in strict.stderr
     assert offline.returncode == 0 and "LLM" not in offline.stdout.split("\n")[0]
+
+
+def test_the_token_cap_reaches_servers_that_read_max_tokens(settings):
+    """langchain-openai sends only "max_completion_tokens", which llama.cpp's server ignores
+    (a looping model then writes until the timeout): "max_tokens" goes too."""
+    from fastapi import FastAPI
+
+    from assistant.composition import build_llm
+
+    from .conftest import served
+
+    endpoint = FastAPI()
+    bodies: list[dict] = []
+
+    @endpoint.post("/v1/chat/completions")
+    def complete(body: dict) -> dict:
+        bodies.append(body)
+        message = {"role": "assistant", "content": "ok"}
+        return {
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }  # fmt: skip
+
+    with served(endpoint) as url:
+        local = settings.model_copy(update={"llm_base_url": f"{url}/v1", "llm_max_tokens": 77})
+        assert build_llm(local).invoke("hi").content == "ok"
+    assert bodies[0]["max_tokens"] == 77
+    hosted = settings.model_copy(update={"llm_base_url": "https://api.openai.com/v1"})
+    assert "max_tokens" not in build_llm(hosted)._get_request_payload([("human", "hi")])
