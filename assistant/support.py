@@ -172,6 +172,11 @@ _NUMERIC = re.compile(
 )
 
 
+# "$100k", "EUR 2bn": the scale written as a letter or two
+_SHORT_SCALES = {"k": "thousand", "bn": "billion"}
+_SHORT_SCALE = re.compile(r"\b(\d+(?:[.,]\d+)?)\s?(k|bn)\b", re.I)
+
+
 def number_values(text: str) -> dict[str, float]:
     """The numbers a text states, as written -> value ("EUR 10 million" -> {"10 million": 1e7},
     "eighty-first" -> 81)."""
@@ -180,6 +185,7 @@ def number_values(text: str) -> dict[str, float]:
 
 @functools.lru_cache(maxsize=4096)  # an answer's sentences are read against every passage
 def _number_values(text: str) -> tuple[tuple[str, float], ...]:
+    text = _SHORT_SCALE.sub(lambda m: f"{m.group(1)} {_SHORT_SCALES[m.group(2).lower()]}", text)
     for pattern, word in _FRENCH_TENS:
         text = pattern.sub(lambda m, w=word: f"{w[:-1]}ième" if m.group(1) else w, text)
     tokens = list(_NUMERIC.finditer(text))

@@ -30,6 +30,7 @@ PASSAGE = PassageView.of(
         ("soixante-dix pays", [70]),
         ("vor dem dritten Jahr", [3]),
         ("EUR 10 million or 10 000 000", [1e7, 1e7]),
+        ("awards of up to $100k, a EUR 2bn fund", [1e5, 2e9]),
         # words that are as often something else are not numbers
         ("once adopted, States may seize the first and second chance", []),
     ],
