@@ -85,7 +85,7 @@ def support(sentence: str, passages: Sequence[str]) -> float:
     return len(words & available) / len(words)
 
 
-# a number as written: "10 000 000", "10,000", "1.5", "2 %"; or a word that may be a number or scale
+# every token, numbers as written ("10 000 000", "10,000", "1.5"): for the words around a number
 _NUMBER_TOKEN = re.compile(r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
 
 
@@ -237,18 +237,24 @@ _FOREIGN_WORDS = frozenset(
 )  # fmt: skip
 
 
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in WORD.findall(text) if not w.isdigit()]
+
+
+def _share_of(words: list[str], vocabulary: frozenset[str], empty: float) -> float:
+    return sum(w in vocabulary for w in words) / len(words) if words else empty
+
+
 def english_share(text: str) -> float:
     """Share of the words that are English function words: low for other languages."""
-    words = [w.lower() for w in WORD.findall(text) if not w.isdigit()]
-    return sum(w in STOP_WORDS for w in words) / len(words) if words else 1.0
+    return _share_of(_words(text), STOP_WORDS, 1.0)
 
 
 def in_other_language(text: str) -> bool:
     """Whether the text reads as German, French or Spanish: few English function words and some
     of theirs ("Dogs fly." has neither, and is not taken for another language)."""
-    words = [w.lower() for w in WORD.findall(text) if not w.isdigit()]
-    foreign = sum(w in _FOREIGN_WORDS for w in words) / len(words) if words else 0.0
-    return english_share(text) < 0.12 and foreign >= 0.1
+    words = _words(text)
+    return _share_of(words, STOP_WORDS, 1.0) < 0.12 and _share_of(words, _FOREIGN_WORDS, 0.0) >= 0.1
 
 
 def cosine(a: Sequence[float] | None, b: Sequence[float] | None) -> float:
@@ -264,38 +270,41 @@ def _stem_sequence(text: str) -> list[str]:
     return [stem(w) for w in content_words(text)]
 
 
+def _valued_tokens(text: str) -> list[tuple[re.Match[str], float | None]]:
+    """Every token of the text with its value when it is a number."""
+    return [(m, _number_value(m.group())) for m in _NUMBER_TOKEN.finditer(text)]
+
+
+def _is_content(token: str) -> bool:
+    return token.lower() not in STOP_WORDS and len(token) >= 3
+
+
 def _number_places(text: str, reach: int = 4) -> list[tuple[float, frozenset[str]]]:
     """Each number a text states (as a single token) with the stems of the words around it."""
-    tokens = _NUMBER_TOKEN.findall(text)
-    values = [_number_value(t) for t in tokens]
-    words = [
-        None if v is not None or t.lower() in STOP_WORDS or len(t) < 3 else stem(t)
-        for t, v in zip(tokens, values, strict=True)
-    ]
+    tokens = _valued_tokens(text)
+    words = [stem(m.group()) if v is None and _is_content(m.group()) else None for m, v in tokens]
     return [
         (v, frozenset(w for w in words[max(0, i - reach) : i + reach + 1] if w))
-        for i, v in enumerate(values)
+        for i, (_, v) in enumerate(tokens)
         if v is not None
     ]
 
 
-def _units(text: str) -> list[tuple[float, str]]:
+@functools.lru_cache(maxsize=1024)  # an answer's sentence is read against every passage
+def _units(text: str) -> tuple[tuple[float, str], ...]:
     """(number, the word right after it) where that word is a content word: "24 hours" ->
     (24, "hour"). Years, and numbers inside names, symbols or rule numbers ("WSIS+20",
     "79/237", "1.9 of"), have none."""
     found = []
-    tokens = list(_NUMBER_TOKEN.finditer(text))
-    for number, after in zip(tokens, tokens[1:], strict=False):
-        value, word = _number_value(number.group()), after.group()
-        if value is None or _number_value(word) is not None or 1900 <= value <= 2100:
+    tokens = _valued_tokens(text)
+    for (number, value), (after, after_value) in zip(tokens, tokens[1:], strict=False):
+        if value is None or after_value is not None or 1900 <= value <= 2100:
             continue
         if number.start() > 0 and text[number.start() - 1] not in " \t\n(\u00a0":
             continue  # part of a name or a symbol: "WSIS+20", "79/237", "NIS2"
-        if text[number.end() : after.start()] not in (" ", "-") or word.lower() in STOP_WORDS:
-            continue
-        if len(word) >= 3:
-            found.append((value, stem(word)))
-    return found
+        if text[number.end() : after.start()] in (" ", "-") and _is_content(after.group()):
+            found.append((value, stem(after.group())))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -385,15 +394,15 @@ def support_features(
     stated, missing = number_values(sentence), passage.missing_numbers(sentence)
     # the passage sentence that shares most words with it, and the best two in a row
     sents = passage.sentence_stems
-    aligned = max(range(len(sents)), key=lambda i: len(words & sents[i]), default=None)
-    if aligned is not None and share(sents[aligned]) < 0.5:
-        aligned = None  # no passage sentence says much the same: nothing to flip
+    best = max(range(len(sents)), key=lambda i: len(words & sents[i]), default=None)
+    single = share(sents[best]) if best is not None else 0.0
+    aligned = best if single >= 0.5 else None  # else nothing says much the same: nothing to flip
     window = max((share(a | b) for a, b in zip(sents, sents[1:], strict=False)), default=0.0)
     negated = bool(_NEGATION.search(sentence))
     return {
         "lexical": lexical,
         "bigrams": len(pairs & passage.bigrams) / len(pairs) if pairs else 0.0,
-        "window_lexical": max([window, *(share(s) for s in sents)]),
+        "window_lexical": max(window, single),
         "missing_numbers": float(min(len(missing), 2)),
         "misplaced_numbers": 0.0 if other else float(min(passage.misplaced_numbers(sentence), 2)),
         # German capitalises its nouns: names only speak for sentences in the passage's language
