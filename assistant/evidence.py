@@ -32,6 +32,7 @@ __all__ = ["CONFIDENCE_FEATURES", "Evidence", "assess", "confidence_features"]
 # share of the question's capitalised names found in no passage: left out
 CONFIDENCE_FEATURES = (
     "dense",
+    "dense_shortfall",
     "best3",
     "type_specific",
     "type_found",
@@ -42,6 +43,11 @@ CONFIDENCE_FEATURES = (
 
 _NUMBER = re.compile(r"\b\d+(?:[/.]\d+)*\b")
 COVERAGE_PASSAGES = 3  # coverage looks at the best few passages, where the answer would be
+# an English question whose best passage is less similar than this is far from the library: off-
+# topic questions score 0.18-0.44 on the fitting cases, answerable English ones 0.45 and up. The
+# confidence is linear in the similarity, and its slope is set by the many answerable and near-
+# miss questions between 0.5 and 0.8, so alone it cannot say "far below 0.5 is off-topic".
+DENSE_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -136,10 +142,15 @@ def confidence_features(evidence: Evidence, scored: Sequence[Any], kind: str) ->
     specific = kind not in ("other", "yes_no")
     return {
         "dense": evidence.dense,
+        # cross-lingual similarity runs lower: a German question is not judged by this
+        "dense_shortfall": 0.0 if evidence.foreign else max(0.0, DENSE_FLOOR - evidence.dense),
         "dense_mean": evidence.dense_mean,
         "coverage": evidence.coverage,
         "best": probabilities[0],
         "best3": sum(probabilities) / len(probabilities),
+        # how much of the question the best sentence covers: a near-miss question's best
+        # sentence shares its topic, rarely its particulars ("who chaired" the group)
+        "top_coverage": ranked[0].features["coverage"] if ranked else 0.0,
         "type_specific": float(specific),
         "type_found": float(specific and any(c.features["type_match"] for c in ranked)),
         "missing_numbers": float(bool(evidence.missing_numbers)),

@@ -2,6 +2,7 @@
 library answers at all. Writes assistant/weights.json.
 
 Usage: python -m bench.fit_answerer [--max-wrong-abstention 0.05] [--dry-run]
+                                     [--keep-sentence-weights]
 
 Training cases: the dev split of bench/blind_cases.jsonl and bench/dev_cases.jsonl (never the
 test split, nor bench/heldout_cases.jsonl). For each case the assistant's own retrieval runs
@@ -16,7 +17,8 @@ test split, nor bench/heldout_cases.jsonl). For each case the assistant's own re
    whose sentence scores come from the out-of-fold sentence model (so they are as good as on
    unseen questions, not better). The threshold is the highest one whose out-of-fold wrong
    abstentions stay at or under --max-wrong-abstention; its out-of-fold abstention recall is
-   printed beside it.
+   printed beside it. With --keep-sentence-weights only this model is refitted, on the
+   sentence scores of the weights already written (in sample for them), and those are kept.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ def main() -> int:
     )
     parser.add_argument("--max-wrong-abstention", type=float, default=0.05)
     parser.add_argument("--dry-run", action="store_true", help="print, do not write the weights")
+    parser.add_argument(
+        "--keep-sentence-weights",
+        action="store_true",
+        help="refit only the confidence: the sentences are scored with the sentence weights of "
+        "assistant/weights.json (fitted on these cases before, so in sample), which are kept",
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -57,7 +65,7 @@ def main() -> int:
     from assistant.evidence import CONFIDENCE_FEATURES, assess, confidence_features
     from assistant.extractive import SENTENCE_FEATURES, candidates
     from assistant.settings import Settings
-    from assistant.weights import WEIGHTS_FILE, Weights
+    from assistant.weights import WEIGHTS_FILE, Weights, load_weights
 
     settings = Settings()
     assistant = build_assistant(settings, llm=None)
@@ -141,6 +149,9 @@ def main() -> int:
     )
 
     # confidence rows from out-of-fold sentence scores
+    kept = load_weights() if args.keep_sentence_weights else None
+    if kept is not None:
+        oof = np.array([kept.sentence_probability(dict(zip(SENTENCE_FEATURES, r))) for r in X])
     conf_rows, conf_labels, ruled, offset = [], [], [], 0
     for case, evidence, cands in per_case:
         for c, s in zip(cands, oof[offset : offset + len(cands)], strict=True):
@@ -182,6 +193,8 @@ def main() -> int:
             + ("  <- chosen" if abs(t - threshold) < 1e-9 else "")
         )
     s_coef, s_bias = unscaled(final_sentence)
+    if kept is not None:
+        s_coef, s_bias = [kept.sentence[k] for k in SENTENCE_FEATURES], kept.sentence_bias
     c_coef, c_bias = unscaled(final_conf)
     weights = Weights(
         sentence={k: round(w, 4) for k, w in zip(SENTENCE_FEATURES, s_coef, strict=True)},
@@ -189,7 +202,8 @@ def main() -> int:
         confidence={k: round(w, 4) for k, w in zip(CONFIDENCE_FEATURES, c_coef, strict=True)},
         confidence_bias=round(c_bias, 4),
         threshold=round(threshold, 2),
-        fitted_on=f"bench/blind_cases.jsonl dev split + bench/dev_cases.jsonl ({len(cases)} cases)",
+        fitted_on=f"bench/blind_cases.jsonl dev split + bench/dev_cases.jsonl ({len(cases)} cases)"
+        + ("; the confidence only, the sentence weights kept" if kept is not None else ""),
     )
     print(json.dumps(weights.as_json(), indent=2))
     if not args.dry_run:
