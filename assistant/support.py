@@ -25,7 +25,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ __all__ = [
     "SupportModel",
     "cosine",
     "embed_sentences",
+    "sentences_to_embed",
     "load_support_model",
     "english_share",
     "in_other_language",
@@ -365,12 +366,34 @@ class PassageView:
         )
 
 
+# The passage sentences an answer's sentence is compared with by meaning: those that share most
+# of its words. Embedding them is most of the check's cost, and the closest by meaning is nearly
+# always among the closest by words (bench/support.py measures both ways); a sentence in another
+# language shares few words with any, so it is compared with them all.
+CLOSEST_SENTENCES = 2
+
+
+def sentences_to_embed(
+    sentence: str, passage: PassageView, k: int = CLOSEST_SENTENCES
+) -> tuple[int, ...]:
+    """The indices of ``passage.sentences`` whose embeddings ``sentence`` is compared with."""
+    words = stems(sentence)
+    every = range(len(passage.sentences))
+    if k <= 0 or (len(words & passage.stems) < 0.3 * len(words) and in_other_language(sentence)):
+        return tuple(every)
+    ranked = sorted(every, key=lambda i: -len(words & passage.sentence_stems[i]))
+    return tuple(sorted(ranked[:k]))
+
+
 def embed_sentences(
-    views: Sequence[PassageView], embed: Callable[[list[str]], list[list[float]]]
-) -> list[list[list[float]]]:
-    """The embeddings of each view's ``sentences``, in one call to ``embed``."""
-    flat = iter(embed([t for v in views for t in v.sentences]) if views else [])
-    return [[next(flat) for _ in v.sentences] for v in views]
+    wanted: Sequence[tuple[PassageView, Sequence[int]]],
+    embed: Callable[[list[str]], list[list[float]]],
+) -> list[dict[int, list[float]]]:
+    """For each (view, indices), the embeddings of those of the view's sentences, by index, made
+    in one call to ``embed``."""
+    texts = [view.sentences[i] for view, indices in wanted for i in indices]
+    flat = iter(embed(texts) if texts else [])
+    return [{i: next(flat) for i in indices} for _, indices in wanted]
 
 
 def support_features(
@@ -378,16 +401,18 @@ def support_features(
     passage: PassageView,
     sentence_vector: Sequence[float] | None = None,
     passage_vector: Sequence[float] | None = None,
-    sentence_vectors: Sequence[Sequence[float]] | None = None,
+    sentence_vectors: Mapping[int, Sequence[float]] | None = None,
 ) -> dict[str, float]:
-    """``sentence_vectors`` are the embeddings of ``passage.sentences`` (None: the passage's own
-    vector stands in for its closest sentence)."""
+    """``sentence_vectors`` are embeddings of some of ``passage.sentences``, by index
+    (``sentences_to_embed``; None: the passage's own vector stands in for its closest one)."""
     words = stems(sentence)
     sequence = _stem_sequence(sentence)
     pairs = set(zip(sequence, sequence[1:], strict=False))
     share = (lambda have: len(words & have) / len(words)) if words else (lambda have: 0.0)
     dense = cosine(sentence_vector, passage_vector)
-    best_dense = max((cosine(sentence_vector, v) for v in sentence_vectors or ()), default=dense)
+    best_dense = max(
+        (cosine(sentence_vector, v) for v in (sentence_vectors or {}).values()), default=dense
+    )
     lexical = share(passage.stems)
     other = float(lexical < 0.3 and in_other_language(sentence))
     names = [n for n in dict.fromkeys(_NAME.findall(sentence)) if passage.lacks_name(n)]

@@ -23,7 +23,9 @@ from .injection import mask_injections
 from .support import (
     PassageView,
     SupportModel,
+    CLOSEST_SENTENCES,
     embed_sentences,
+    sentences_to_embed,
     load_support_model,
     support_features,
 )
@@ -80,6 +82,7 @@ class SupportCheck:
     passage_vectors: Sequence[Sequence[float] | None] | None = None
     model: SupportModel = field(default_factory=load_support_model)
     threshold: float | None = None  # None: the model's fitted threshold
+    closest: int = CLOSEST_SENTENCES  # passage sentences compared by meaning (0: all)
 
     def __post_init__(self) -> None:
         self.views = [PassageView.of(_context(d)) for d in self.docs]
@@ -88,7 +91,7 @@ class SupportCheck:
         self.vectors = list(self.passage_vectors or [None] * len(self.views))
         if self.threshold is None:
             self.threshold = self.model.threshold
-        self._sentence_vectors: dict[int, list[list[float]]] = {}
+        self._sentence_vectors: dict[tuple[int, int], list[float]] = {}  # (passage, sentence)
 
     def scores(
         self, sentences: list[str], cited: Sequence[Sequence[int]] | None = None
@@ -113,14 +116,24 @@ class SupportCheck:
             | {max(range(len(row)), key=row.__getitem__)}
             for i, row in enumerate(table)
         ]
-        missing = sorted(set().union(*wanted) - self._sentence_vectors.keys())
-        embedded = embed_sentences([self.views[p] for p in missing], self.embed)
-        self._sentence_vectors.update(zip(missing, embedded, strict=True))
-        for i, (sentence, mine) in enumerate(zip(sentences, own, strict=True)):
-            for p in wanted[i]:
-                features = support_features(
-                    sentence, self.views[p], mine, self.vectors[p], self._sentence_vectors[p]
+        closest = [
+            {p: sentences_to_embed(sentence, self.views[p], self.closest) for p in wanted[i]}
+            for i, sentence in enumerate(sentences)
+        ]
+        missing: dict[int, set[int]] = {}
+        for chosen in closest:
+            for p, indices in chosen.items():
+                missing.setdefault(p, set()).update(
+                    j for j in indices if (p, j) not in self._sentence_vectors
                 )
+        order = [(p, sorted(js)) for p, js in sorted(missing.items()) if js]
+        embedded = embed_sentences([(self.views[p], js) for p, js in order], self.embed)
+        for (p, _), vectors in zip(order, embedded, strict=True):
+            self._sentence_vectors.update(((p, j), v) for j, v in vectors.items())
+        for i, (sentence, mine) in enumerate(zip(sentences, own, strict=True)):
+            for p, indices in closest[i].items():
+                nearest = {j: self._sentence_vectors[(p, j)] for j in indices}
+                features = support_features(sentence, self.views[p], mine, self.vectors[p], nearest)
                 table[i][p] = self.model.probability(features)
         return table
 

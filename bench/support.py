@@ -30,7 +30,9 @@ def _group(pair_id: str) -> str:
     return pair_id.rsplit("-", 2)[0]
 
 
-def _check_cost(pairs, contexts, passage_vectors, embedder, n_passages: int = 6) -> dict:
+def _check_cost(
+    pairs, contexts, passage_vectors, embedder, closest: int, n_passages: int = 6
+) -> dict:
     """Time the check as an answer meets it: the supported sentences written for one question
     (at most 4, each with its passage's marker) against 6 passages whose vectors are stored."""
     import time
@@ -56,7 +58,9 @@ def _check_cost(pairs, contexts, passage_vectors, embedder, n_passages: int = 6)
             f"{pairs[i]['sentence'].rstrip('.')} [{docs_text.index(contexts[i]) + 1}]." for i in idx
         )
         start = time.perf_counter()
-        check = SupportCheck(docs, embed=embedder.embed_documents, passage_vectors=vectors)
+        check = SupportCheck(
+            docs, embed=embedder.embed_documents, passage_vectors=vectors, closest=closest
+        )
         verify_answer(text, docs, check)
         times.append((time.perf_counter() - start) * 1000)
         sentences.append(len(idx))
@@ -81,6 +85,13 @@ def main() -> int:
     parser.add_argument(
         "--C", type=float, default=3.0, help="inverse regularisation of the logistic regression"
     )
+    parser.add_argument(
+        "--closest",
+        type=int,
+        default=None,
+        help="passage sentences compared by meaning with each sentence (default: the check's "
+        "CLOSEST_SENTENCES; 0: all)",
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -92,11 +103,13 @@ def main() -> int:
     from assistant.composition import build_embedder
     from assistant.settings import Settings
     from assistant.support import (
+        CLOSEST_SENTENCES,
         SUPPORT_FEATURES,
         SUPPORT_WEIGHTS_FILE,
         PassageView,
         SupportModel,
         embed_sentences,
+        sentences_to_embed,
         missing_numbers,
         support,
         support_features,
@@ -113,7 +126,14 @@ def main() -> int:
     sentence_vectors = embedder.embed_documents([p["sentence"] for p in pairs])
     passage_vectors = embedder.embed_documents(contexts)
     views = [PassageView.of(c) for c in contexts]
-    closest = embed_sentences(views, embedder.embed_documents)
+    closest_k = CLOSEST_SENTENCES if args.closest is None else args.closest
+    closest = embed_sentences(
+        [
+            (view, sentences_to_embed(p["sentence"], view, closest_k))
+            for p, view in zip(pairs, views, strict=True)
+        ],
+        embedder.embed_documents,
+    )
     rows = [
         support_features(p["sentence"], view, sv, pv, cv)
         for p, view, sv, pv, cv in zip(
@@ -190,7 +210,7 @@ def main() -> int:
         )
         SUPPORT_WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n")
         print(f"\nwrote {SUPPORT_WEIGHTS_FILE}")
-    cost = _check_cost(pairs, contexts, passage_vectors, embedder)
+    cost = _check_cost(pairs, contexts, passage_vectors, embedder, closest_k)
     print(
         f"\ncost of the check (SupportCheck + verify_answer, {cost['answers']} answers of "
         f"{cost['sentences']} sentences against {cost['passages']} passages): "

@@ -40,6 +40,4 @@ def test_an_english_question_far_from_every_passage_is_not_answered():
     threshold = load_weights().threshold
     assert _confidence(Evidence(0.35, 0.5, ())) < threshold < _confidence(Evidence(0.65, 0.5, ()))
     # a German question as far away is judged by its other signals
-    assert _confidence(Evidence(0.35, 0.5, (), foreign=True)) > _confidence(
-        Evidence(0.35, 0.5, ())
-    )
+    assert _confidence(Evidence(0.35, 0.5, (), foreign=True)) > _confidence(Evidence(0.35, 0.5, ()))

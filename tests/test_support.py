@@ -9,6 +9,7 @@ from assistant.support import (
     in_other_language,
     load_support_model,
     number_values,
+    sentences_to_embed,
     support_features,
 )
 
@@ -86,3 +87,16 @@ def test_only_a_sentence_in_another_language_is_read_as_one():
     assert not in_other_language("Dogs fly.")
     model = load_support_model()
     assert model.probability(support_features("Dogs fly.", PASSAGE)) < model.threshold
+
+
+def test_only_the_passage_sentences_sharing_most_words_are_embedded():
+    """Embedding passage sentences is the check's cost: an English sentence is compared by
+    meaning with the two that share most of its words, one in another language with all."""
+    english = "The Charter of Trust has 16 member companies and 12 requirements."
+    chosen = sentences_to_embed(english, PASSAGE)
+    assert len(chosen) == 2 < len(PASSAGE.sentences)
+    charter = next(i for i, t in enumerate(PASSAGE.sentences) if "Charter of Trust" in t)
+    assert charter in chosen
+    german = "Die Staaten sollen keine Stellvertreter für völkerrechtswidrige Handlungen nutzen."
+    assert sentences_to_embed(german, PASSAGE) == tuple(range(len(PASSAGE.sentences)))
+    assert sentences_to_embed(english, PASSAGE, 0) == tuple(range(len(PASSAGE.sentences)))
