@@ -21,12 +21,12 @@ from vectorstore.text import WORD, split_sentences, stems
 
 from .injection import mask_injections
 from .support import (
+    CLOSEST_SENTENCES,
     PassageView,
     SupportModel,
-    CLOSEST_SENTENCES,
     embed_sentences,
-    sentences_to_embed,
     load_support_model,
+    sentences_to_embed,
     support_features,
 )
 

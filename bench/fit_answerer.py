@@ -151,7 +151,9 @@ def main() -> int:
     # confidence rows from out-of-fold sentence scores
     kept = load_weights() if args.keep_sentence_weights else None
     if kept is not None:
-        oof = np.array([kept.sentence_probability(dict(zip(SENTENCE_FEATURES, r))) for r in X])
+        oof = np.array(
+            [kept.sentence_probability(dict(zip(SENTENCE_FEATURES, r, strict=True))) for r in X]
+        )
     conf_rows, conf_labels, ruled, offset = [], [], [], 0
     for case, evidence, cands in per_case:
         for c, s in zip(cands, oof[offset : offset + len(cands)], strict=True):

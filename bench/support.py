@@ -109,8 +109,8 @@ def main() -> int:
         PassageView,
         SupportModel,
         embed_sentences,
-        sentences_to_embed,
         missing_numbers,
+        sentences_to_embed,
         support,
         support_features,
     )
