@@ -153,6 +153,7 @@ def build_assistant(
         searcher,
         llm=build_llm(settings) if llm is FROM_SETTINGS else llm,
         min_support=settings.llm_min_support,
+        refusal_min_confidence=settings.llm_refusal_min_confidence,
         llm_passages=settings.llm_passages,
         k=settings.answer_passages,
         dated_passages=settings.answer_dated_passages,

@@ -26,7 +26,13 @@ if TYPE_CHECKING:
     from .trace import Trace
 from .weights import load_weights
 
-__all__ = ["Assistant", "History", "LLM_FALLBACK_NOTE", "LLM_UNVERIFIED_NOTE"]
+__all__ = [
+    "Assistant",
+    "History",
+    "LLM_DECLINED_NOTE",
+    "LLM_FALLBACK_NOTE",
+    "LLM_UNVERIFIED_NOTE",
+]
 
 History = Sequence[dict[str, str]]
 log = logging.getLogger(__name__)
@@ -38,6 +44,10 @@ LLM_FALLBACK_NOTE = (
 LLM_UNVERIFIED_NOTE = (
     "Note: no sentence of the language model's answer could be checked against the passages, "
     "so this answer quotes the documents directly."
+)
+LLM_DECLINED_NOTE = (
+    "Note: the language model found no answer in the passages it read, but they match the "
+    "question closely, so this answer quotes the documents directly."
 )
 
 
@@ -60,6 +70,7 @@ class Assistant:
         min_support: float | None = None,
         llm_passages: int = 4,
         min_confidence: float | None = None,
+        refusal_min_confidence: float = 0.8,
         min_similarity: float = 0.3,
         fixed_scope: Scope | None = None,
         trace_min_similarity: float = 0.35,
@@ -85,6 +96,8 @@ class Assistant:
         self.weights = load_weights()
         self.min_similarity = min_similarity
         self.min_confidence = self.weights.threshold if min_confidence is None else min_confidence
+        # a model's "not in the library" is overruled at this confidence of the gate's or more
+        self.refusal_min_confidence = refusal_min_confidence
         # Each step adds its key to the inputs. Plain lambdas, not RunnablePassthrough.assign:
         # that runs steps in a thread pool, and torch moving between threads costs ~300 ms here.
         self.retrieve_chain = RunnableLambda(
@@ -212,8 +225,16 @@ class Assistant:
 
     def _fallback(self, inputs: dict[str, Any], exc: Exception) -> Answer:
         log.warning("LLM answer failed, returning the offline answer: %s", exc)
+        return self._quoted(inputs, LLM_FALLBACK_NOTE, str(exc))
+
+    def _quoted(self, inputs: dict[str, Any], says: str, note: str) -> Answer:
+        """The offline answer where the LLM's gives nothing to keep, ending with ``says`` (why
+        it quotes the documents), ``note`` saying what happened to the model's answer. An
+        offline abstention quotes nothing, so it gets the note only."""
         answer = self._offline(inputs)
-        return replace(answer, answer=f"{answer.answer}\n\n{LLM_FALLBACK_NOTE}", note=str(exc))
+        if answer.abstained:
+            return replace(answer, note=note)
+        return replace(answer, answer=f"{answer.answer}\n\n{says}", note=note)
 
     def _checked(self, text: str, inputs: dict[str, Any]) -> Answer:
         """The LLM's text with citations repaired and unsupported sentences removed."""
@@ -222,6 +243,11 @@ class Assistant:
 
         docs, query, cfg = inputs["llm_docs"], inputs["query"], self.extractive_config
         if NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text):
+            # a small model declines questions whose passages plainly answer them ("does the
+            # resolution cover military AI?" against "non-military domain"): where the gate is
+            # this sure, the documents' own sentences serve the reader better than nothing
+            if (inputs.get("confidence") or 0.0) >= self.refusal_min_confidence:
+                return self._quoted(inputs, LLM_DECLINED_NOTE, "the model found no answer")
             return abstain(docs, query, cfg, "the model found no answer in the passages")
         check = SupportCheck(
             docs,
@@ -233,12 +259,8 @@ class Assistant:
         if not kept:
             # the passages passed the gate, only the model's wording failed the check: the
             # reader gets the documents' own sentences rather than nothing
-            answer = self._offline(inputs)
-            removed_note = "; ".join(removed) or "nothing supported"
-            if answer.abstained:  # it quotes nothing, so it needs no note about quoting
-                return replace(answer, note=removed_note)
-            return replace(
-                answer, answer=f"{answer.answer}\n\n{LLM_UNVERIFIED_NOTE}", note=removed_note
+            return self._quoted(
+                inputs, LLM_UNVERIFIED_NOTE, "; ".join(removed) or "nothing supported"
             )
         numbers: dict[int, int] = {}
         parts = []

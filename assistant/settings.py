@@ -242,6 +242,15 @@ class Settings(BaseSettings):
         "negation); empty: the threshold fitted with it (`python -m bench.support`, for 95% of "
         "the labelled unsupported sentences removed).",
     )
+    llm_refusal_min_confidence: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="When the LLM replies that its passages do not answer, the reader still gets "
+        "the documents' own sentences (said to be quoted) if the confidence that the library "
+        "answers is at least this; below it, the assistant says the library does not answer. "
+        "1 always takes the model's word.",
+    )
     document_base_url: str = Field(
         "/documents/",
         description="Prefix of the links to original documents in citations (the app serves "

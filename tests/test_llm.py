@@ -20,7 +20,7 @@ from langchain_core.language_models.fake_chat_models import (
 )
 
 from assistant.composition import build_assistant, build_searcher
-from assistant.core import LLM_FALLBACK_NOTE, LLM_UNVERIFIED_NOTE
+from assistant.core import LLM_DECLINED_NOTE, LLM_FALLBACK_NOTE, LLM_UNVERIFIED_NOTE
 from assistant.injection import MASK
 from assistant.settings import Settings
 
@@ -94,10 +94,28 @@ def test_citations_are_renumbered_in_order_of_first_use(settings, searcher):
 
 
 def test_the_models_refusal_means_abstention(settings, searcher):
+    strict = settings.model_copy(update={"llm_refusal_min_confidence": 1.0})
     llm = GenericFakeChatModel(messages=iter(["NOT_IN_LIBRARY"]))
-    answer = with_llm(settings, searcher, llm).ask(QUESTION)
+    answer = with_llm(strict, searcher, llm).ask(QUESTION)
     assert answer.abstained
     assert answer.answer.startswith("The library does not answer this question.")
+
+
+def test_a_refusal_against_a_sure_gate_quotes_the_documents(settings, searcher):
+    """A small model declines questions its passages plainly answer: where the gate's
+    confidence reaches LLM_REFUSAL_MIN_CONFIDENCE the reader gets the offline answer, said to
+    be quoted, and below it the abstention."""
+    offline = with_llm(settings, searcher, None).ask(QUESTION)
+    assert offline.confidence is not None and not offline.abstained
+    for level, quoted in ((offline.confidence - 0.001, True), (offline.confidence + 0.001, False)):
+        lenient = settings.model_copy(update={"llm_refusal_min_confidence": level})
+        llm = GenericFakeChatModel(messages=iter(["NOT_IN_LIBRARY"]))
+        answer = with_llm(lenient, searcher, llm).ask(QUESTION)
+        assert answer.abstained is not quoted
+        if quoted:
+            assert answer.answer == f"{offline.answer}\n\n{LLM_DECLINED_NOTE}"
+            assert answer.citations == offline.citations
+            assert answer.note == "the model found no answer"
 
 
 def test_nothing_supported_gives_the_documents_own_sentences(settings, searcher):
