@@ -221,6 +221,11 @@ def clean_sentence(text: str) -> str:
     return rejoin_split_words(_BROKEN_WORD.sub("", text))
 
 
+def _plain_words(text: str) -> str:
+    """Lower-case words joined by single spaces: a title and a line of text compared."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def candidates(
     question: str, query: str, docs: Sequence[Document], idf: dict[str, float] | None = None
 ) -> list[Candidate]:
@@ -242,6 +247,8 @@ def candidates(
         dense = doc.metadata.get("dense_score") or 0.0
         off_target = float(bool(numbers) and lacks_numbers(doc, numbers))
         named = float(bool(numbers) and names_document(doc, numbers))
+        title = f" {_plain_words(doc.metadata.get('title') or '')} "
+        title = title if title.strip() else ""
         for position, sentence in enumerate(sentences(doc.page_content)):
             words = WORD.findall(sentence)
             if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
@@ -262,6 +269,11 @@ def candidates(
             if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
                 # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
                 # Distr.: General 12 December 2022"), not a sentence a reader can use
+                continue
+            if title and f" {_plain_words(sentence)} " in title:
+                # the document's title run into its text ("Seizing the opportunities of safe,
+                # secure and trustworthy…"): a heading, which 25 candidates of the fitting
+                # cases were, none holding a key term and two scored first
                 continue
             have = stems(rejoin_split_words(sentence))
             match = carries(sentence, kind) if specific else False

@@ -286,6 +286,25 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
     assert any("A/77/380" in t for t in shown("What is the document symbol of the report?"))
 
 
+def test_the_documents_title_run_into_its_text_is_no_answer_sentence():
+    from langchain_core.documents import Document
+
+    from assistant.extractive import candidates
+
+    title = "A/RES/78/265 Seizing the opportunities of safe, secure and trustworthy AI systems"
+    doc = Document(
+        "Seizing the opportunities of safe, secure and trustworthy AI systems\n"
+        "Resolves to promote safe, secure and trustworthy AI systems in the non-military domain.",
+        metadata={"source": "res.pdf", "title": title, "score": 1.0},
+    )
+    question = "Does the resolution on safe, secure and trustworthy AI systems cover military AI?"
+    shown = [c.text for c in candidates(question, question, [doc])]
+    assert shown == [doc.page_content.splitlines()[1]]
+    # the same line in another document, whose title it is not, is a sentence like any other
+    other = Document(doc.page_content, metadata={**doc.metadata, "title": "NIS2 Directive"})
+    assert len(candidates(question, question, [other])) == 2
+
+
 def test_an_operative_sentence_nearly_as_good_leads_before_a_preambular_one():
     """ "Recognizing that …" scored a little above "Decides that …": the decision answers first."""
     from langchain_core.documents import Document
