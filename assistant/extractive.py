@@ -149,9 +149,17 @@ _RECALLED = re.compile(
 )
 # a UN resolution's header lines: the committee line ("[on the report of the Third Committee
 # (A/79/458/Add.2, para. 99)]") answers only for a symbol, the dateline ("Resolution adopted by
-# the General Assembly on 22 September 2024") only for a date
+# the General Assembly on 22 September 2024", "46th plenary meeting 7 December 2022") only for a
+# date
 _COMMITTEE_LINE = re.compile(r"^\[[^\]]*\]\W*$")
-_DATELINE = re.compile(r"^Resolution adopted by the General Assembly on\b[^.;]{0,40}$")
+_DATELINE = re.compile(
+    r"^(Resolution adopted by the General Assembly on|\d+(st|nd|rd|th) plenary meeting)\b[^.;]{0,40}$"
+)
+# its session and agenda line ("Seventy-ninth session Agenda item 123 Strengthening of the United
+# Nations system", 38 candidates of the fitting cases, none answering) answers nothing; its
+# symbol and title on one line ("A/RES/80/16 Open-ended working group on …") only a symbol
+_AGENDA_LINE = re.compile(r"^[A-Z][\w-]* session\b.{0,20}\bAgenda items? \d+")
+_SYMBOL_LINE = re.compile(r"^A/(RES/)?\d+/[\w./-]+\s[^.;:]*$")
 _ASKS_EARLIER = re.compile(
     r"\brecall|\b(earlier|previous|prior|preceding|past) (resolution|decision)", re.I
 )
@@ -261,7 +269,9 @@ def candidates(
             if not earlier_asked and _RECALLED.search(bare):
                 continue
             line = sentence.strip()
-            if kind != "symbol" and _COMMITTEE_LINE.match(line):
+            if _AGENDA_LINE.match(line):
+                continue
+            if kind != "symbol" and (_COMMITTEE_LINE.match(line) or _SYMBOL_LINE.match(line)):
                 continue
             if kind not in ("date", "yes_no") and _DATELINE.match(line):
                 continue

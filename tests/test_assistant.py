@@ -274,7 +274,10 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
     header = Document(
         "Resolution adopted by the General Assembly on 7 December 2022\n"
         "[on the report of the First Committee (A/77/380, para. 12)]\n"
-        "Decides that the working group shall meet in New York.",
+        "Seventy-seventh session Agenda item 94 Developments in the field of ICTs\n"
+        "A/RES/77/37 Programme of action to advance responsible State behaviour in the use of ICTs\n"
+        "Decides that the working group shall meet in New York.\n"
+        "46th plenary meeting 7 December 2022",
         metadata={"source": "res.txt", "title": "A/RES/77/37", "score": 1.0},
     )
 
@@ -284,6 +287,9 @@ def test_offline_answers_skip_recalled_resolutions_references_and_contents():
     assert len(shown("What does the resolution decide about the working group?")) == 1
     assert any("7 December 2022" in t for t in shown("When was the resolution adopted?"))
     assert any("A/77/380" in t for t in shown("What is the document symbol of the report?"))
+    assert any("A/RES/77/37" in t for t in shown("What is the document symbol of the report?"))
+    assert any("plenary" in t for t in shown("When was the resolution adopted?"))
+    assert not any("Agenda item" in t for t in shown("Which agenda item was it adopted under?"))
 
 
 def test_the_documents_title_run_into_its_text_is_no_answer_sentence():
