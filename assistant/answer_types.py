@@ -40,7 +40,8 @@ _QUESTION = [
     (
         "yes_no",
         r"^(is|are|does|do|did|can|could|must|was|were|has|have|will|would|should|may|ist|sind|"
-        r"hat|gibt|kann|muss|est-ce|peut|doit|¿?(es|puede|debe|hay|tiene))\b",
+        r"hat|gibt|kann|muss|darf|dürfen|wird|werden|soll|est-ce|peut|doit|¿?(es|puede|debe|hay|"
+        r"tiene))\b",
     ),
     (
         "duration",
@@ -48,19 +49,23 @@ _QUESTION = [
         r"(period|time)|\bwhat (is the )?(deadline|time limit|period)\b|\bwie (lange|schnell)\b"
         r"|\bfrist|\bcombien de (temps|jours|heures|mois)|\bdélai|\bcuánto tiempo|\bplazo"
         r"|\bcuántas (horas|días)|\bcuántos (días|meses)|\b(prison|jail|custodial) (sentence|term)"
-        r"|\bimprisonment\b",
+        r"|\bimprisonment\b|\bwie viel zeit\b|\b(welche|quelle) (dauer|durée)|\bqué duración"
+        r"|\b(freiheits|haft)strafe|\bpeine d'emprisonnement|\bpena de prisión",
     ),
     (
         "amount",
         r"\bhow much\b|\bfines?\b|\bpenalt|\bbudget|\bfunding|\bfinanc|\bcost|\beuros?\b|\bdollars?"
-        r"|\bper ?cent|\bturnover|\bbußgeld|\bgeldbuße|\bamende|\bmonto|\bmulta|\bbillion|\bmillion",
+        r"|\bper ?cent|\bturnover|\bbußgeld|\bgeldbuße|\bamende|\bmonto|\bmulta|\bbillion|\bmillion"
+        r"|\bstrafe|\bsanktion|\bpeine|\bsanction|\bsanci[oó]n|\bpenas?\b|\bkosten|\bcoût|\bcoste",
     ),
     (
         "symbol",
         r"\b(reference|document|official|resolution|act|regulation|directive|order) (number|symbol)"
         r"|\bsymbol\b|\b(draft|what|which) number\b(?! of)"
         r"|\bwhich ([\w-]+ )?(order|resolution|regulation|directive|decision)\b"
-        r"|\baktenzeichen|\bcote\b|\bsigla|\bsignatura",
+        r"|\baktenzeichen|\bcote\b|\bsigla|\bsignatura|\b(welche|unter welcher) (nummer|kennnummer)"
+        r"|\bnum[ée]ro (de )?(r[ée]f[ée]rencia|référence|proyecto|projet|documento?)"
+        r"|\b(quel|qué|con qué) n[uú]m[ée]ro\b",
     ),
     (
         "quantity",
@@ -72,13 +77,16 @@ _QUESTION = [
         r"^when\b|(,|\band|\bor) when\b|\b(until|from|by|since) when\b"
         r"|\b(what|which) (year|date|day|month)s?\b|\bby what (date|year|time)"
         r"|\bwann\b|\bwelche[rsnm]? (tag|datum|jahr|monat)\b|\bin welchem jahr|\bquand\b"
-        r"|\ben quelle année|\bà quelle date|\bcuándo\b|\ben qué (año|fecha)",
+        r"|\ben quelle année|\bà quelle date|\bcuándo\b|\ben qué (año|fecha)"
+        r"|\bwelche[mn]? monat|\bin welchem monat|\bquel mois|\ben qué mes|\bqué mes",
     ),
     (
         "place",
         r"\bwhere\b|\b(which|what) ([\w-]+ )?(city|cities|country|countries|town|towns|place|places|"
         r"venue|venues|capital|region|location|locations)\b|\bin what ([\w-]+ )?(city|country)"
-        r"|\bwo\b|\bin welcher stadt|\boù\b|\bdans quelle ville|\bdónde\b|\ben qué (ciudad|país)",
+        r"|\bwo\b|\bin welcher stadt|\boù\b|\bdans quelle ville|\bdónde\b|\ben qué (ciudad|país)"
+        r"|\bin welchem land|\bwelche[sm]? land|\bwelche stadt|\bquel pays|\bquelle ville"
+        r"|\bqué (ciudad|país)",
     ),
     (
         "organisation",
@@ -91,7 +99,9 @@ _QUESTION = [
     (
         "person",
         r"\bwho\b|\bwhom\b|\bwhich (\w+ )?(official|person|minister|president|diplomat|leader)\b"
-        r"|\bwer\b|\bqui\b|\bquién",
+        r"|\bwer\b|\bwessen\b|\bwem\b|\bqui\b|\bquién|\bwelche[rnm]? (person|diplomat|minister|"
+        r"präsident)|\bquel(le)? (diplomate|ministre|personne|président)"
+        r"|\bqué (diplomático|ministro|ministra|persona|presidente)",
     ),
     (
         "definition",

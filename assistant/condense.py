@@ -2,8 +2,8 @@
 
 A follow-up that leans on earlier turns ("And when was it adopted?") gets the salient terms of the
 previous questions appended: names, acronyms, resolution and article numbers, content words.
-German, French and Spanish questions get common policy words translated through a small glossary, so
-that the English documents' names, acronyms and numbers can still be found.
+German, French and Spanish questions get English policy words from the glossary (glossary.py), so
+that the English documents' passages can still be found.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from vectorstore.text import QUESTION_WORDS, STOP_WORDS
 
-__all__ = ["condense_offline", "salient_terms", "translate_terms"]
+from .glossary import translate_terms
+
+__all__ = ["condense_offline", "salient_terms"]
 
 # words pointing back at what was said before (English, German, French)
 _POINTING = {
@@ -27,105 +29,8 @@ _ANAPHORA = _POINTING | {
     "aussi",
 }  # fmt: skip
 _STOPWORDS = STOP_WORDS | QUESTION_WORDS
-_GLOSSARY = {
-    # German
-    "artikel": "article", "absatz": "paragraph", "richtlinie": "directive",
-    "verordnung": "regulation", "resolution": "resolution", "entschließung": "resolution",
-    "generalversammlung": "general assembly", "vereinten": "united", "nationen": "nations",
-    "angenommen": "adopted", "verabschiedet": "adopted", "wann": "when", "frist": "deadline",
-    "fristen": "deadlines", "stunden": "hours", "meldung": "notification",
-    "meldepflichten": "reporting obligations", "vorfall": "incident", "vorfälle": "incidents",
-    "sicherheitsvorfall": "security incident", "erhebliche": "significant",
-    "frühwarnung": "early warning", "mitgliedstaaten": "member states", "staaten": "states",
-    "künstliche": "artificial", "intelligenz": "intelligence", "menschenrechte": "human rights",
-    "cybersicherheit": "cybersecurity", "cyberkriminalität": "cybercrime",
-    "übereinkommen": "convention", "aktionsprogramm": "programme of action",
-    "arbeitsgruppe": "working group", "mitglieder": "members", "wissenschaftliche": "scientific",
-    "gremium": "panel", "unabhängige": "independent", "verlangt": "requires",
-    "strategie": "strategy", "gipfel": "summit", "erklärung": "declaration",
-    "kapazitätsaufbau": "capacity-building", "normen": "norms", "verantwortungsvolles": "responsible",
-    "datenschutz": "privacy", "privatsphäre": "privacy", "lösegeld": "ransomware",
-    "erstes": "first", "treffen": "meeting", "handels": "trade", "technologierat": "technology council",
-    # French
-    "article": "article", "paragraphe": "paragraph", "directive": "directive",
-    "règlement": "regulation", "résolution": "resolution", "assemblée": "assembly",
-    "générale": "general", "nations": "nations", "unies": "united", "adoptée": "adopted",
-    "adopté": "adopted", "quand": "when", "délai": "deadline", "heures": "hours",
-    "notification": "notification", "incident": "incident", "incidents": "incidents",
-    "alerte": "warning", "précoce": "early", "états": "states", "membres": "members",
-    "intelligence": "intelligence", "artificielle": "artificial", "droits": "rights",
-    "l'homme": "human", "humains": "human", "cybersécurité": "cybersecurity",
-    "cybercriminalité": "cybercrime", "convention": "convention",
-    "programme": "programme", "d'action": "action", "groupe": "group", "travail": "working",
-    "scientifique": "scientific", "groupe d'experts": "panel", "indépendant": "independent",
-    "stratégie": "strategy", "sommet": "summit", "déclaration": "declaration",
-    "renforcement": "building", "capacités": "capacity", "normes": "norms",
-    "responsable": "responsible", "vie": "", "privée": "privacy", "rançongiciel": "ransomware",
-    "première": "first", "réunion": "meeting", "conseil": "council", "commerce": "trade",
-    "technologies": "technology", "où": "where", "lieu": "place", "eu": "held",
-    "rapport": "report", "pacte": "pact", "avenir": "future", "amende": "fine",
-    "amendes": "fines", "sanctions": "penalties", "entreprises": "companies", "pays": "countries",
-    "sécurité": "security", "numérique": "digital", "mondial": "global", "ordre": "order",
-    "décret": "executive order", "engagements": "commitments", "volontaires": "voluntary",
-    # German, further
-    "bericht": "report", "pakt": "pact", "zukunft": "future", "bußgeld": "fine",
-    "geldbuße": "fine", "sanktionen": "penalties", "unternehmen": "companies", "länder": "countries",
-    "sicherheit": "security", "digitale": "digital", "globale": "global", "verpflichtungen":
-    "commitments", "freiwillige": "voluntary", "überprüfung": "review", "kommission": "commission",
-    "konvention": "convention", "daten": "data", "elektronische": "electronic",
-    "elektronischer": "electronic", "gespeicherter": "stored", "gespeicherte": "stored",
-    "sicherung": "preservation", "anordnung": "order", "tag": "day", "internationalen":
-    "international", "internationale": "international", "erklärt": "declared", "prüfen": "review",
-    "erstmals": "first", "konzerne": "companies", "lieferkette": "supply chain",
-    "anforderungen": "requirements", "höchstens": "maximum", "bewertung": "evaluation",
-    # French and Spanish, further
-    "données": "data", "électroniques": "electronic", "conservation": "preservation",
-    "jour": "day", "chaîne": "chain",
-    "approvisionnement": "supply", "exigences": "requirements", "évaluation": "evaluation",
-    "datos": "data", "electrónicos": "electronic", "conservación": "preservation", "día": "day",
-    "internacional": "international", "suministro": "supply", "cadena": "chain",
-    "requisitos": "requirements", "evaluación": "evaluation",
-    # Spanish
-    "artículo": "article", "apartado": "paragraph", "directiva": "directive",
-    "reglamento": "regulation", "resolución": "resolution", "asamblea": "assembly",
-    "naciones": "nations", "unidas": "united", "adoptada": "adopted", "adoptado": "adopted",
-    "cuándo": "when", "plazo": "deadline", "horas": "hours", "notificación": "notification",
-    "incidente": "incident", "incidentes": "incidents", "alerta": "warning", "temprana": "early",
-    "estados": "states", "miembros": "members", "inteligencia": "intelligence",
-    "derechos": "rights", "humanos": "human", "ciberseguridad": "cybersecurity",
-    "ciberdelincuencia": "cybercrime", "convención": "convention", "programa": "programme",
-    "acción": "action", "acciones": "actions", "grupo": "group", "trabajo": "working",
-    "abierta": "open-ended", "científico": "scientific", "independiente": "independent",
-    "estrategia": "strategy", "cumbre": "summit", "declaración": "declaration",
-    "capacidades": "capacity", "normas": "norms", "privacidad": "privacy", "primera": "first",
-    "reunión": "meeting", "consejo": "council", "comercio": "trade", "tecnología": "technology",
-    "dónde": "where", "multa": "fine", "multas": "fines", "sanciones": "penalties",
-    "informe": "report", "pacto": "pact", "futuro": "future", "seguridad": "security",
-    "digital": "digital", "mundial": "world", "población": "population", "porcentaje":
-    "percentage", "documento": "document", "ley": "act", "orden": "order", "ejecutiva":
-    "executive", "empresas": "companies", "países": "countries", "gobierno": "government",
-    "jefes": "heads", "estado": "state", "modelos": "models", "doble": "dual", "uso": "use",
-    "signatura": "symbol", "compromisos": "commitments", "voluntarios": "voluntary",
-    "comisión": "commission", "revisión": "review",
-}  # fmt: skip
 _CITATION_MARKER = re.compile(r"\[\d+\]")
 _WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
-_NON_ENGLISH_HINTS = re.compile(
-    r"\b(der|die|das|wann|wurde|welche|wie|viele|und|quand|quel|quelle|quels|combien|est|été|"
-    r"le|la|les|des|du|une|el|los|las|del|qué|cuál|cuáles|cuántos|cuántas|cuándo|según)\b",
-    re.I,
-)
-
-
-def translate_terms(question: str) -> str:
-    """The question with the glossary's English words appended (German, French or Spanish questions)."""
-    if not _NON_ENGLISH_HINTS.search(question):
-        return question
-    words = [w.strip(".,;:?!").lower() for w in _WORD.findall(question)]
-    # the parts of "NIS2-Richtlinie"; not two-letter ones ("EU-Kommission" is not French "eu")
-    words += [part for w in words if "-" in w for part in w.split("-") if len(part) > 2]
-    english = [_GLOSSARY[w] for w in words if _GLOSSARY.get(w)]
-    return f"{question} {' '.join(dict.fromkeys(english))}".strip() if english else question
 
 
 def salient_terms(text: str) -> list[str]:

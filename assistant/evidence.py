@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from .condense import translate_terms
+from .glossary import translate_terms
 
 __all__ = ["CONFIDENCE_FEATURES", "Evidence", "assess", "confidence_features"]
 

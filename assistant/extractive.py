@@ -25,8 +25,8 @@ from vectorstore.text import WORD, content_words, rejoin_split_words, split_sent
 
 from .answer import Answer, Citation
 from .answer_types import asks_for, carries
-from .condense import translate_terms
 from .evidence import lacks_numbers, names_document, numbers_in
+from .glossary import translate_terms
 from .injection import looks_like_injection
 from .weights import Weights, load_weights
 

@@ -47,7 +47,7 @@ def test_question_kinds_agree_with_the_dev_split_labels():
 def test_spanish_questions_get_the_english_policy_words():
     """The English documents' words are searched for a Spanish question, as for German and
     French ones; an English question is left as it is."""
-    from assistant.condense import translate_terms
+    from assistant.glossary import translate_terms
 
     spanish = translate_terms("¿Cuándo vence el plazo de notificación de la Directiva?")
     assert {"when", "deadline", "notification", "directive"} <= set(spanish.lower().split())
@@ -55,6 +55,25 @@ def test_spanish_questions_get_the_english_policy_words():
     assert "directive" in german and "held" not in german  # "EU-" is not French "eu"
     english = "When is the notification deadline of the directive?"
     assert translate_terms(english) == english
+
+
+def test_the_glossary_matches_inflected_words_and_german_compounds():
+    """Forms the glossary does not list find their English words through their stem
+    ("verlängert" -> "verlängerung"; "sanciones" -> "sanción") and a German compound through its
+    parts; the question's language decides whose column is read, so the Spanish "nombre" (name)
+    is not the French "nombre" (number)."""
+    from assistant.glossary import question_language, translate_terms
+
+    german = "Wie lange dauert die Amtszeit, und wird sie verlängert?"
+    assert "term of office" in translate_terms(german) and "extended" in translate_terms(german)
+    compound = "Wer leitet die Cybersicherheitsagentur?"
+    assert question_language(compound) == "de"
+    assert {"cybersecurity", "agency"} <= set(translate_terms(compound).split())
+    spanish = "¿Qué sanciones prevé la ley para las empresas?"
+    assert question_language(spanish) == "es" and "penalty" in translate_terms(spanish)
+    french = "Quel est le nombre de membres du groupe ?"
+    assert question_language(french) == "fr" and "number" in translate_terms(french)
+    assert "number" not in translate_terms("¿Cuál es el nombre del enviado de la ONU?")
 
 
 def test_a_follow_up_carries_the_last_question_and_the_names_in_its_answer():
