@@ -51,20 +51,27 @@ def _prompt_tokens(assistant, base_url: str, question: str, history) -> int | No
 
 def _sentence_counts(raw: str, answer) -> dict[str, int]:
     """What the check did to the model's sentences, read from its text and the answer's note."""
-    from assistant.core import LLM_UNVERIFIED_NOTE
+    from assistant.core import LLM_DECLINED_NOTE, LLM_UNVERIFIED_NOTE
+    from assistant.prompts import NOT_IN_LIBRARY
     from assistant.verify import answer_sentences
 
     note = (answer.note or "") if answer is not None else ""
-    written = len([s for s in answer_sentences(raw) if any(ch.isalpha() for ch in s)])
+    # the model's refusal is no sentence of its own, and a refusal overruled quotes the documents
+    refused = NOT_IN_LIBRARY in raw
+    written = (
+        0 if refused else len([s for s in answer_sentences(raw) if any(c.isalpha() for c in s)])
+    )
     unverified = answer is not None and answer.answer.endswith(LLM_UNVERIFIED_NOTE)
+    declined = answer is not None and answer.answer.endswith(LLM_DECLINED_NOTE)
     kept = (
         0
-        if answer is None or answer.abstained or unverified
+        if answer is None or answer.abstained or unverified or declined
         else (len(answer_sentences(answer.answer)))
     )
     return {
         "written": written,
         "kept": kept,
+        "declined_quoted": int(declined),
         "repaired": note.count("citation repaired"),
         "removed": note.count("removed") + note.count("not in the passage closest"),
         "fillers_moved": note.count("moved from"),
@@ -108,7 +115,16 @@ def main() -> int:
     total: list[float] = []
     prompt_tokens: list[int] = []
     counts = dict.fromkeys(
-        ["written", "kept", "repaired", "removed", "fillers_moved", "unverified"], 0
+        [
+            "written",
+            "kept",
+            "repaired",
+            "removed",
+            "fillers_moved",
+            "unverified",
+            "declined_quoted",
+        ],
+        0,
     )
     records: list[dict] = []
     fallbacks = 0
@@ -158,8 +174,11 @@ def main() -> int:
         "sentences: {written} written, {kept} kept ({repaired} with a repaired citation), "
         "{removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
         "before; {unverified} answers quote the documents because no sentence of the model's "
-        "passed the check".format(**counts)
+        "passed the check, {declined_quoted} because the gate overruled the model's refusal".format(
+            **counts
+        )
     )
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)  # absent on a fresh clone
     with (RESULTS_DIR / "llm_cases.jsonl").open("w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
