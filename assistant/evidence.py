@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from .glossary import translate_terms
+from .glossary import question_language, translate_terms
 
 __all__ = ["CONFIDENCE_FEATURES", "Evidence", "assess", "confidence_features"]
 
@@ -121,7 +121,7 @@ def assess(question: str, query: str, docs: Sequence[Document], searcher: Any) -
     main = [t for t, d in zip(texts, docs, strict=True) if not d.metadata.get("dated")]
     found = set(re.findall(r"\d+", " ".join(main)))
     missing = tuple(n for n in numbers_in(question) if not set(re.findall(r"\d+", n)) <= found)
-    foreign = translate_terms(question) != question  # its words are not in an English index
+    foreign = question_language(question) != "en"  # its words are not in an English index
     coverage = 1.0 if foreign else searcher.term_coverage(query, texts[:COVERAGE_PASSAGES])
     top = sorted(((d.metadata.get("dense_score") or 0.0) for d in docs), reverse=True)[:3]
     return Evidence(
