@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from vectorstore.text import QUESTION_WORDS, STOP_WORDS
 
-from .glossary import translate_terms
+from .glossary import QUESTION_TOKEN, translate_terms
 
 __all__ = ["condense_offline", "salient_terms"]
 
@@ -30,13 +30,12 @@ _ANAPHORA = _POINTING | {
 }  # fmt: skip
 _STOPWORDS = STOP_WORDS | QUESTION_WORDS
 _CITATION_MARKER = re.compile(r"\[\d+\]")
-_WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
 
 
 def salient_terms(text: str) -> list[str]:
     """Names, acronyms, numbers and content words of ``text``, in order, without repeats."""
     terms = []
-    for raw in _WORD.findall(text):
+    for raw in QUESTION_TOKEN.findall(text):
         word = raw.strip(".,;:?!'’\"()")
         if not word or word.lower() in _STOPWORDS or word.lower() in _ANAPHORA:
             continue
@@ -52,7 +51,7 @@ _REFERRING = _POINTING | {"itself", "ese", "esa", "esos", "esas", "ello"}
 
 def _is_follow_up(question: str) -> bool:
     """Short, or leaning on something said before ("that first warning", "those talks")."""
-    words = [w.lower().strip(".,;:?!¿¡") for w in _WORD.findall(question)]
+    words = [w.lower().strip(".,;:?!¿¡") for w in QUESTION_TOKEN.findall(question)]
     return (
         len(words) <= 6 or any(w in _ANAPHORA for w in words[:3]) or bool(_REFERRING & set(words))
     )

@@ -238,11 +238,11 @@ class Assistant:
 
     def _checked(self, text: str, inputs: dict[str, Any]) -> Answer:
         """The LLM's text with citations repaired and unsupported sentences removed."""
-        from .prompts import NOT_IN_LIBRARY
+        from .prompts import NOT_IN_LIBRARY, declines
         from .verify import SupportCheck, verify_answer
 
         docs, query, cfg = inputs["llm_docs"], inputs["query"], self.extractive_config
-        if NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text):
+        if declines(text):
             # a small model declines questions whose passages plainly answer them ("does the
             # resolution cover military AI?" against "non-military domain"): where the gate is
             # this sure, the documents' own sentences serve the reader better than nothing

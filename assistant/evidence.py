@@ -148,9 +148,6 @@ def confidence_features(evidence: Evidence, scored: Sequence[Any], kind: str) ->
         "coverage": evidence.coverage,
         "best": probabilities[0],
         "best3": sum(probabilities) / len(probabilities),
-        # how much of the question the best sentence covers: a near-miss question's best
-        # sentence shares its topic, rarely its particulars ("who chaired" the group)
-        "top_coverage": ranked[0].features["coverage"] if ranked else 0.0,
         "type_specific": float(specific),
         "type_found": float(specific and any(c.features["type_match"] for c in ranked)),
         "missing_numbers": float(bool(evidence.missing_numbers)),

@@ -14,12 +14,13 @@ from collections import Counter
 from functools import cache
 from pathlib import Path
 
-__all__ = ["GLOSSARY_FILE", "question_language", "translate_terms"]
+__all__ = ["GLOSSARY_FILE", "QUESTION_TOKEN", "question_language", "translate_terms"]
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
 _LANGUAGES = {"de": "german", "fr": "french", "es": "spanish"}
 _MIN_STEMMED = 4  # shorter words match exactly only: stems of "tag" or "rat" hit too much
-_WORD = re.compile(r"[\w'’/.-]+", re.UNICODE)
+# a word of a question, "NIS2-Richtlinie" and "l'homme" whole
+QUESTION_TOKEN = re.compile(r"[\w'’/.-]+", re.UNICODE)
 # a question is taken for English unless one of these occurs
 _NON_ENGLISH_HINTS = re.compile(
     r"\b(der|die|das|wann|wurde|welche|wie|viele|und|quand|quel|quelle|quels|combien|est|été|"
@@ -104,7 +105,7 @@ def translate_terms(question: str) -> str:
     if lang == "en":
         return question
     table = _tables()[lang]
-    words = [w.strip('.,;:?!¿¡"()').lower() for w in _WORD.findall(question)]
+    words = [w.strip('.,;:?!¿¡"()').lower() for w in QUESTION_TOKEN.findall(question)]
     # the parts of "NIS2-Richtlinie"; not two-letter ones ("EU-Kommission" is not French "eu")
     words += [part for w in words if "-" in w for part in w.split("-") if len(part) > 2]
     english: list[str] = []

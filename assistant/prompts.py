@@ -8,6 +8,7 @@ makes the model write must still be supported by a cited passage to survive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from langchain_core.documents import Document
@@ -19,11 +20,18 @@ __all__ = [
     "ANSWER_PROMPT",
     "CONDENSE_PROMPT",
     "NOT_IN_LIBRARY",
+    "declines",
     "format_history",
     "format_passages",
 ]
 
 NOT_IN_LIBRARY = "NOT_IN_LIBRARY"
+
+
+def declines(text: str) -> bool:
+    """Whether the model's reply is its refusal: the marker, and no sentence citing a passage."""
+    return NOT_IN_LIBRARY in text and not re.search(r"\[\d+\]", text)
+
 
 ANSWER_SYSTEM = f"""You are a research assistant for diplomats and researchers working on cyber \
 policy. Answer the question using only the numbered passages you are given.

@@ -373,13 +373,20 @@ class PassageView:
 CLOSEST_SENTENCES = 2
 
 
+def _other_language(sentence: str, lexical: float) -> bool:
+    """Whether ``sentence``, which shares ``lexical`` of its words with a passage, is in another
+    language than the passage."""
+    return lexical < 0.3 and in_other_language(sentence)
+
+
 def sentences_to_embed(
     sentence: str, passage: PassageView, k: int = CLOSEST_SENTENCES
 ) -> tuple[int, ...]:
     """The indices of ``passage.sentences`` whose embeddings ``sentence`` is compared with."""
     words = stems(sentence)
     every = range(len(passage.sentences))
-    if k <= 0 or (len(words & passage.stems) < 0.3 * len(words) and in_other_language(sentence)):
+    lexical = len(words & passage.stems) / len(words) if words else 0.0
+    if k <= 0 or (words and _other_language(sentence, lexical)):
         return tuple(every)
     ranked = sorted(every, key=lambda i: -len(words & passage.sentence_stems[i]))
     return tuple(sorted(ranked[:k]))
@@ -414,7 +421,7 @@ def support_features(
         (cosine(sentence_vector, v) for v in (sentence_vectors or {}).values()), default=dense
     )
     lexical = share(passage.stems)
-    other = float(lexical < 0.3 and in_other_language(sentence))
+    other = float(_other_language(sentence, lexical))
     names = [n for n in dict.fromkeys(_NAME.findall(sentence)) if passage.lacks_name(n)]
     stated, missing = number_values(sentence), passage.missing_numbers(sentence)
     # the passage sentence that shares most words with it, and the best two in a row

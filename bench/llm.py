@@ -52,12 +52,12 @@ def _prompt_tokens(assistant, base_url: str, question: str, history) -> int | No
 def _sentence_counts(raw: str, answer) -> dict[str, int]:
     """What the check did to the model's sentences, read from its text and the answer's note."""
     from assistant.core import LLM_DECLINED_NOTE, LLM_UNVERIFIED_NOTE
-    from assistant.prompts import NOT_IN_LIBRARY
+    from assistant.prompts import declines
     from assistant.verify import answer_sentences
 
     note = (answer.note or "") if answer is not None else ""
     # the model's refusal is no sentence of its own, and a refusal overruled quotes the documents
-    refused = NOT_IN_LIBRARY in raw
+    refused = declines(raw)
     written = (
         0 if refused else len([s for s in answer_sentences(raw) if any(c.isalpha() for c in s)])
     )
