@@ -33,6 +33,9 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
     return cases
 
 
+_LEAD = re.compile(r"\s\[\d+\]")  # the first sentence ends at its first citation
+
+
 def normalised(text: str) -> str:
     """Text as key terms and quotes are compared: typographic quotes and spaces unified,
     whitespace collapsed, lower case."""
@@ -48,6 +51,7 @@ class CaseResult:
     terms_found: float | None  # share of must_contain terms present
     citations_valid: bool
     seconds: float = 0.0  # to answer this case
+    terms_in_lead: bool | None = None  # all must_contain terms in the first sentence
 
 
 @dataclass
@@ -74,6 +78,10 @@ class EvalReport:
                 sum(r.terms_found == 1.0 for r in with_terms), len(with_terms)
             ),
             "key_term_recall": share(sum(r.terms_found for r in with_terms), len(with_terms)),
+            # the answer leads with the sentence that answers
+            "key_terms_in_first": share(
+                sum(bool(r.terms_in_lead) for r in with_terms), len(with_terms)
+            ),
             "citation_validity": share(
                 sum(r.citations_valid for r in self.results), len(self.results)
             ),
@@ -168,6 +176,7 @@ def evaluate(
         answerable = case.get("answerable", True)
         terms = case.get("must_contain") or []
         text = normalised(answer.answer)
+        lead = _LEAD.split(text, maxsplit=1)[0]
         report.results.append(
             CaseResult(
                 case=case,
@@ -184,6 +193,9 @@ def evaluate(
                 ),
                 citations_valid=citation_is_valid(answer, page_text),
                 seconds=seconds,
+                terms_in_lead=(
+                    all(normalised(t) in lead for t in terms) if answerable and terms else None
+                ),
             )
         )
     return report

@@ -186,6 +186,7 @@ SENTENCE_FEATURES = (
     "off_target",
     "named_document",
     "prose",
+    "local_coverage",
 )
 
 
@@ -304,7 +305,20 @@ def candidates(
                 "prose": lower / len(words),
             }
             out.append(Candidate(p, position, sentence, have, features))
+    _local_coverage(out, wanted)
     return out
+
+
+def _local_coverage(cands: list[Candidate], wanted: dict[str, float]) -> None:
+    """The share of the question's terms a sentence holds, each weighed by how rare it is among
+    the candidate sentences: a word every retrieved sentence has (the document's own name)
+    cannot tell them apart, the one word only the answering line shares can."""
+    n = len(cands)
+    df = {t: sum(t in c.terms for c in cands) for t in wanted}
+    local = {t: w * math.log((n + 1) / (df[t] + 0.5)) for t, w in wanted.items() if df[t]}
+    total = sum(local.values()) or 1.0
+    for c in cands:
+        c.features["local_coverage"] = sum(w for t, w in local.items() if t in c.terms) / total
 
 
 def score(cands: list[Candidate], weights: Weights) -> None:

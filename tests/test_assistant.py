@@ -418,3 +418,24 @@ def test_passages_of_a_dated_document_are_added_after_the_main_search(assistant)
     assert all(d.metadata["date"].startswith("2022") for d in added)
     lowest = min(d.metadata["score"] for d in plain)
     assert all(d.metadata["score"] <= lowest for d in added)
+
+
+def test_a_word_only_the_answering_sentence_shares_outweighs_the_documents_own_name():
+    """Every sentence of these passages names the Paris Call's working group; only one says
+    who co-chaired it. Among the candidates the name tells nothing, the rare word does."""
+    from langchain_core.documents import Document
+
+    from assistant.extractive import ExtractiveConfig, candidates, compose_offline
+
+    doc = Document(
+        "The Paris Call working group on supply chain security met online in 2021.\n"
+        "The Paris Call working group published its report on supply chain security.\n"
+        "The Paris Call working group is co-chaired by Cigref and Kaspersky.",
+        metadata={"source": "wg6.pdf", "title": "Paris Call WG6 report", "score": 1.0},
+    )
+    question = "Which organisations co-chaired the Paris Call working group on supply chains?"
+    local = {c.text: c.features["local_coverage"] for c in candidates(question, question, [doc])}
+    lines = doc.page_content.splitlines()
+    assert local[lines[2]] > max(local[lines[0]], local[lines[1]])
+    answer = compose_offline(question, question, [doc], ExtractiveConfig())
+    assert answer.answer.startswith("The Paris Call working group is co-chaired by Cigref")
