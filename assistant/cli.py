@@ -43,6 +43,8 @@ EPILOG_EVAL = """examples:
   policy-assistant eval bench/dev_cases.jsonl
   policy-assistant eval bench/dev_cases.jsonl --details --min-gold 0.9 --min-terms 0.7
   policy-assistant eval bench/blind_cases.jsonl --split dev   tune on dev; report test once
+  policy-assistant eval bench/blind_cases.jsonl --split dev --converse
+                                   follow-ups after the assistant's own earlier answers
   POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 policy-assistant eval bench/dev_cases.jsonl
                                    offline and LLM answers side by side
 """
@@ -256,6 +258,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             cases,
             functools.partial(build_assistant(settings, searcher, llm=model).ask, scope=scope),
             page_text_reader(settings.corpus_dir),
+            converse=args.converse,
         )
         for name, model in runs.items()
     }
@@ -572,6 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline",
         action="store_true",
         help="score only the offline answers, also when an LLM endpoint is configured",
+    )
+    p.add_argument(
+        "--converse",
+        action="store_true",
+        help="ask a follow-up's earlier questions first and give it the assistant's own answers "
+        "to them as its history, not the case's written ones",
     )
     p.add_argument("--min-gold", type=float, metavar="X", help="minimum gold-source hit rate")
     p.add_argument("--min-terms", type=float, metavar="X", help="minimum key-term accuracy")

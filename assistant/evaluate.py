@@ -162,15 +162,35 @@ def citation_is_valid(answer: Answer, page_text: PageText) -> bool:
     return True
 
 
+def conversed(
+    history: list[dict[str, str]], ask: Callable[[str, list[dict[str, str]]], Answer]
+) -> list[dict[str, str]]:
+    """``history`` as a reader would have it: its questions asked in turn, each answered by
+    ``ask`` (the written answers of a case are a person's summary, not what the assistant says,
+    and a follow-up's answer depends on what was said before it)."""
+    turns: list[dict[str, str]] = []
+    for turn in history:
+        if turn.get("role") == "user":
+            answer = ask(turn["content"], list(turns))
+            turns += [turn, {"role": "assistant", "content": answer.answer}]
+    return turns
+
+
 def evaluate(
     cases: Iterable[dict[str, Any]],
     ask: Callable[[str, list[dict[str, str]]], Answer],
     page_text: PageText,
+    converse: bool = False,
 ) -> EvalReport:
+    """Ask every case and score its answer; ``converse``: a follow-up's earlier turns are
+    asked first and answered by ``ask`` (``conversed``), instead of the case's written ones."""
     report = EvalReport()
     for case in cases:
+        history = case.get("history") or []
+        if converse and history:
+            history = conversed(history, ask)
         began = time.perf_counter()
-        answer = ask(case["question"], case.get("history") or [])
+        answer = ask(case["question"], history)
         seconds = time.perf_counter() - began
         gold = set(case.get("gold_sources") or [])
         answerable = case.get("answerable", True)

@@ -439,3 +439,38 @@ def test_a_word_only_the_answering_sentence_shares_outweighs_the_documents_own_n
     assert local[lines[2]] > max(local[lines[0]], local[lines[1]])
     answer = compose_offline(question, question, [doc], ExtractiveConfig())
     assert answer.answer.startswith("The Paris Call working group is co-chaired by Cigref")
+
+
+def test_eval_can_converse_a_follow_ups_earlier_turns():
+    """With ``converse`` a follow-up's history is its questions answered by the assistant, not
+    the case's written answers; without it the written turns are used as they are."""
+    from assistant.answer import Answer
+    from assistant.evaluate import evaluate
+
+    seen: list[list[dict[str, str]]] = []
+
+    def ask(question: str, history: list[dict[str, str]]) -> Answer:
+        seen.append(list(history))
+        return Answer(f"said to {question}", False, [])
+
+    case = {
+        "question": "And the second?",
+        "history": [
+            {"role": "user", "content": "What is the first?"},
+            {"role": "assistant", "content": "A person's summary."},
+        ],
+        "answerable": True,
+        "must_contain": ["second"],
+    }
+    evaluate([case], ask, lambda source, page: "")
+    assert seen == [case["history"]]
+    seen.clear()
+    report = evaluate([case], ask, lambda source, page: "", converse=True)
+    assert seen == [
+        [],
+        [
+            {"role": "user", "content": "What is the first?"},
+            {"role": "assistant", "content": "said to What is the first?"},
+        ],
+    ]
+    assert report.results[0].terms_found == 1.0
