@@ -179,7 +179,14 @@ class Assistant:
         question, query = inputs["question"], inputs["query"]
         cands = inputs.get("candidates")
         idf = None if cands is not None else self.searcher.term_weights(f"{question} {query}")
-        return compose_offline(question, query, inputs["docs"], self.extractive_config, idf, cands)
+        from .dated import dated_sources
+
+        groups = [
+            frozenset(sources) for _, sources in dated_sources(query, self.searcher.documents)
+        ]
+        return compose_offline(
+            question, query, inputs["docs"], self.extractive_config, idf, cands, groups[:3]
+        )
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:
         return self._finished(self._answer_unscoped(inputs), inputs)

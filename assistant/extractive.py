@@ -333,10 +333,12 @@ def compose_offline(
     config: ExtractiveConfig,
     idf: dict[str, float] | None = None,
     cands: list[Candidate] | None = None,
+    dated_groups: Sequence[frozenset[str]] = (),
 ) -> Answer:
     """An extractive answer to ``question`` from ``docs`` (best first): the best sentence
     first, then up to ``max_sentences - 1`` more (``max_list_sentences`` for lists and
-    comparisons, which also cite a second document when one is among the passages)."""
+    comparisons, which also cite a second document when one is among the passages, and one of
+    each date's documents, ``dated_groups``, when the question names its instruments by date)."""
     if cands is None:
         cands = candidates(question, query, docs, idf)
         score(cands, load_weights())
@@ -364,6 +366,15 @@ def compose_offline(
         )
         if other is not None and other.score >= config.relative_floor * best / 2:
             chosen.append(other)
+        # and each instrument the question names by its date ("the 2022 and 2023 resolutions")
+        for group in dated_groups:
+            if any(docs[c.passage].metadata.get("source") in group for c in chosen):
+                continue
+            named = next(
+                (c for c in ranked if docs[c.passage].metadata.get("source") in group), None
+            )
+            if named is not None:
+                chosen.append(named)
     per_passage: dict[int, int] = {}
     for c in chosen:
         per_passage[c.passage] = per_passage.get(c.passage, 0) + 1

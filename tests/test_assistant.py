@@ -474,3 +474,37 @@ def test_eval_can_converse_a_follow_ups_earlier_turns():
         ],
     ]
     assert report.results[0].terms_found == 1.0
+
+
+def test_a_comparison_cites_each_instrument_it_names_by_date():
+    """ "The 2022 and the 2023 resolutions": a sentence of the 2022 one is cited even when the
+    best-scored sentences come from other documents."""
+    from langchain_core.documents import Document
+
+    from assistant.extractive import ExtractiveConfig, candidates, compose_offline
+
+    def doc(source: str, text: str) -> Document:
+        return Document(text, metadata={"source": source, "title": source, "score": 1.0})
+
+    docs = [
+        doc(
+            "res-2023.txt", "The working group shall hold six sessions on the programme of action."
+        ),
+        doc("study.pdf", "Observers said that the sessions on the programme of action were long."),
+        doc(
+            "res-2022.txt", "The working group shall hold two sessions on the programme of action."
+        ),
+    ]
+    question = "How did the 2022 and the 2023 resolutions differ on the sessions of the group?"
+    cands = candidates(question, question, docs)
+    for c, value in zip(cands, (0.9, 0.8, 0.1), strict=True):
+        c.score = value
+    config = ExtractiveConfig()
+    cited = {
+        c.source for c in compose_offline(question, question, docs, config, cands=cands).citations
+    }
+    assert "res-2022.txt" not in cited  # the scores alone leave it out
+    answer = compose_offline(
+        question, question, docs, config, cands=cands, dated_groups=[frozenset({"res-2022.txt"})]
+    )
+    assert {"res-2023.txt", "res-2022.txt"} <= {c.source for c in answer.citations}
