@@ -102,7 +102,7 @@ class Assistant:
         # that runs steps in a thread pool, and torch moving between threads costs ~300 ms here.
         self.retrieve_chain = RunnableLambda(
             lambda x: {**x, "query": self._condense(x)}
-        ) | RunnableLambda(lambda x: {**x, "docs": self._retrieve(x["query"], x.get("scope"))})
+        ) | RunnableLambda(lambda x: {**x, **self._retrieve(x["query"], x.get("scope"))})
         self.chain = self.retrieve_chain | RunnableLambda(self._answer)
         if llm is not None:
             from langchain_core.output_parsers import StrOutputParser
@@ -128,19 +128,23 @@ class Assistant:
                 log.warning("LLM condense failed, using the offline one: %s", exc)
         return condense_offline(question, history)
 
-    def _retrieve(self, query: str, scope: Scope | None) -> list[Any]:
-        retriever = self.retriever.model_copy(update={"scope": scope}) if scope else self.retriever
-        docs = retriever.invoke(query)
-        if not self.dated_passages:
-            return docs
+    def _retrieve(self, query: str, scope: Scope | None) -> dict[str, Any]:
+        """``docs``: the passages for ``query``; ``dated_groups``: the sources of each date it
+        names (at most three), which a comparison cites one of each."""
         from .dated import dated_sources
 
+        retriever = self.retriever.model_copy(update={"scope": scope}) if scope else self.retriever
+        docs = retriever.invoke(query)
+        dates = dated_sources(query, self.searcher.documents)[:3]
+        out = {"docs": docs, "dated_groups": [frozenset(sources) for _, sources in dates]}
+        if not self.dated_passages:
+            return out
         # each date searched on its own, so that a comparison of two dated texts gets both; the
         # passages found so rank after the main search's (their fused scores, normalised within
         # a narrower search, are scaled below its lowest)
         seen = {d.id for d in docs}
         floor = min((d.metadata.get("score") or 0.0 for d in docs), default=1.0)
-        for _, sources in dated_sources(query, self.searcher.documents)[:3]:
+        for _, sources in dates:
             dated = Scope(documents=tuple(sources)).within(scope or Scope())
             if not self.searcher.allowed(dated):
                 continue
@@ -151,7 +155,7 @@ class Assistant:
                     doc.metadata["score"] = (doc.metadata.get("score") or 0.0) * floor
                     doc.metadata["dated"] = True
                     docs.append(doc)
-        return docs
+        return out
 
     def _gate(self, inputs: dict[str, Any]) -> Answer | None:
         """The abstention, when the passages do not answer the question; else None.
@@ -179,13 +183,14 @@ class Assistant:
         question, query = inputs["question"], inputs["query"]
         cands = inputs.get("candidates")
         idf = None if cands is not None else self.searcher.term_weights(f"{question} {query}")
-        from .dated import dated_sources
-
-        groups = [
-            frozenset(sources) for _, sources in dated_sources(query, self.searcher.documents)
-        ]
         return compose_offline(
-            question, query, inputs["docs"], self.extractive_config, idf, cands, groups[:3]
+            question,
+            query,
+            inputs["docs"],
+            self.extractive_config,
+            idf,
+            cands,
+            inputs.get("dated_groups", ()),
         )
 
     def _answer(self, inputs: dict[str, Any]) -> Answer:

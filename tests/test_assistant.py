@@ -411,7 +411,7 @@ def test_passages_of_a_dated_document_are_added_after_the_main_search(assistant)
     narrow = copy.copy(assistant)  # a main search of 2 passages leaves room to add some
     narrow.retriever = assistant.retriever.model_copy(update={"k": 2})
     plain = narrow.retriever.invoke(question)
-    docs = narrow._retrieve(question, None)
+    docs = narrow._retrieve(question, None)["docs"]
     added = docs[len(plain) :]
     assert [d.id for d in docs[: len(plain)]] == [d.id for d in plain]
     assert added and all(d.metadata["dated"] for d in added)
