@@ -125,6 +125,10 @@ class Answer:
         """Sentences of the answer: each ends with its citation markers (``… [1]``)."""
         return len(_MARKERS.findall(self.answer))
 
+    def first_sentence(self) -> str:
+        """The answer's first sentence, up to its citation markers (all of it when it has none)."""
+        return _MARKERS.split(self.answer, maxsplit=1)[0]
+
     def cited_sentences(self) -> dict[int, list[str]]:
         """For each citation number, the answer's sentences that cite it (markers stripped);
         none for an abstention, whose passages only come close."""

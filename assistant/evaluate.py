@@ -33,9 +33,6 @@ def load_cases(path: Path) -> list[dict[str, Any]]:
     return cases
 
 
-_LEAD = re.compile(r"\s\[\d+\]")  # the first sentence ends at its first citation
-
-
 def normalised(text: str) -> str:
     """Text as key terms and quotes are compared: typographic quotes and spaces unified,
     whitespace collapsed, lower case."""
@@ -196,7 +193,7 @@ def evaluate(
         answerable = case.get("answerable", True)
         terms = case.get("must_contain") or []
         text = normalised(answer.answer)
-        lead = _LEAD.split(text, maxsplit=1)[0]
+        lead = normalised(answer.first_sentence())
         report.results.append(
             CaseResult(
                 case=case,

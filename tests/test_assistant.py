@@ -508,3 +508,13 @@ def test_a_comparison_cites_each_instrument_it_names_by_date():
         question, question, docs, config, cands=cands, dated_groups=[frozenset({"res-2022.txt"})]
     )
     assert {"res-2023.txt", "res-2022.txt"} <= {c.source for c in answer.citations}
+
+
+def test_an_answers_first_sentence_ends_at_its_markers():
+    from assistant.answer import Answer
+
+    answer = Answer("The fine is EUR 10 000 000. [1][2] It applies from 2024. [3]", False, [])
+    assert answer.first_sentence().strip() == "The fine is EUR 10 000 000."
+    assert Answer("The library does not answer this question.", True, []).first_sentence() == (
+        "The library does not answer this question."
+    )
