@@ -121,7 +121,7 @@ def main() -> int:
     # compares settings that retrieve differently
     answerable = sum(bool(case.get("answerable", True)) for case, _, _ in per_case)
 
-    def top1_hits(scores: np.ndarray, k: int = 1) -> tuple[int, int]:
+    def top_hits(scores: np.ndarray, k: int = 1) -> tuple[int, int]:
         """Answerable cases whose passages hold a key term, and of those, how many have it in
         one of their ``k`` best-scored sentences."""
         hits, total, offset = 0, 0, 0
@@ -134,8 +134,8 @@ def main() -> int:
                 hits += int(lab[np.argsort(-part)[:k]].any())
         return hits, total
 
-    def top1_hit(scores: np.ndarray) -> float:
-        hits, total = top1_hits(scores)
+    def top_hit(scores: np.ndarray, k: int = 1) -> float:
+        hits, total = top_hits(scores, k)
         return hits / total if total else math.nan
 
     baseline = (
@@ -144,10 +144,10 @@ def main() -> int:
     )
     print(
         f"best sentence holds a key term (answerable cases whose passages hold one): "
-        f"fitted, 5-fold CV {top1_hit(oof):.3f}; the hand-set score {top1_hit(baseline):.3f}; "
+        f"fitted, 5-fold CV {top_hit(oof):.3f}; the hand-set score {top_hit(baseline):.3f}; "
         f"of all {answerable} answerable "
-        f"cases, CV {top1_hits(oof)[0] / answerable:.3f}; among the best three, CV "
-        f"{top1_hits(oof, 3)[0] / top1_hits(oof, 3)[1]:.3f}"
+        f"cases, CV {top_hits(oof)[0] / answerable:.3f}; among the best three, CV "
+        f"{top_hit(oof, 3):.3f}"
     )
 
     # confidence rows from out-of-fold sentence scores
