@@ -30,7 +30,14 @@ from .support import (
     support_features,
 )
 
-__all__ = ["SupportCheck", "VerifiedSentence", "answer_sentences", "verify_answer"]
+__all__ = [
+    "Draft",
+    "SupportCheck",
+    "VerifiedSentence",
+    "answer_drafts",
+    "answer_sentences",
+    "verify_answer",
+]
 
 _MARKERS = re.compile(r"\[(\d+)\]")
 # what a sentence that only points at its sources says ("This is supported by passage [5].")
@@ -139,15 +146,17 @@ class SupportCheck:
 
 
 @dataclass
-class _Draft:
+class Draft:
+    """A sentence of the model's answer as written: its text without markers, and its markers."""
+
     body: str
     markers: list[int]  # as written, 1-based
 
 
-def _drafts(text: str) -> tuple[list[_Draft], list[str]]:
+def answer_drafts(text: str) -> tuple[list[Draft], list[str]]:
     """The answer's sentences with their markers; a filler's markers go to the sentence
     before it."""
-    drafts: list[_Draft] = []
+    drafts: list[Draft] = []
     notes: list[str] = []
     for sentence in answer_sentences(text):
         markers = [int(n) for n in _MARKERS.findall(sentence)]
@@ -161,7 +170,7 @@ def _drafts(text: str) -> tuple[list[_Draft], list[str]]:
             drafts[-1].markers += markers
             notes.append(f"marker(s) {markers} moved from \u201c{body[:60]}\u201d")
             continue
-        drafts.append(_Draft(body, markers))
+        drafts.append(Draft(body, markers))
     return drafts, notes
 
 
@@ -169,7 +178,7 @@ def verify_answer(
     text: str, docs: Sequence[Document], check: SupportCheck
 ) -> tuple[list[VerifiedSentence], list[str]]:
     """(kept sentences, notes on what was repaired and removed)."""
-    drafts, notes = _drafts(text)
+    drafts, notes = answer_drafts(text)
     threshold = float(check.threshold or 0.0)
     kept: list[VerifiedSentence] = []
     cited_by = [[n - 1 for n in d.markers] for d in drafts]

@@ -9,7 +9,9 @@ the README shows how to serve the Qwen2.5 1.5B model that ``bench/llm_model.py``
 Counts: sentences the model wrote (markers-only fillers included), kept, kept with a repaired
 citation, removed, and answers that quote the documents because none of the model's sentences passed
 the check. Every case's raw model text, checked answer and note go to
-``bench/results/llm_cases.jsonl``, for judging false removals by reading. Prompt tokens are
+``bench/results/llm_cases.jsonl`` (``--out`` elsewhere), with the passages the model read, for
+judging false removals by reading and for ``bench/llm_replay.py``, which checks the same text
+again with the current check. Prompt tokens are
 counted by the endpoint's tokenizer where it offers one (llama.cpp's ``/extras/tokenize``).
 """
 
@@ -29,24 +31,29 @@ ROOT = PROJECT_ROOT
 configure_environment()
 
 
-def _prompt_tokens(assistant, base_url: str, question: str, history) -> int | None:
-    """Tokens of the answer prompt as the endpoint counts them (None where it cannot)."""
+def _prompt(assistant, base_url: str, question: str, history) -> tuple[int | None, list[dict]]:
+    """Tokens of the answer prompt as the endpoint counts them (None where it cannot), and the
+    passages the model reads, as ``bench/llm_replay.py`` checks the model's text against them
+    again (none where the gate answers without the model)."""
     import httpx
 
     from assistant.prompts import ANSWER_PROMPT
 
     inputs = assistant.retrieve_chain.invoke({"question": question, "history": list(history)})
     if assistant._gate(inputs) is not None:
-        return None
+        return None, []
     inputs = assistant._choose_llm_docs(inputs)
+    passages = [
+        {"id": d.id, "metadata": d.metadata, "text": d.page_content} for d in inputs["llm_docs"]
+    ]
     messages = ANSWER_PROMPT.format_messages(**assistant._prompt_inputs(inputs))
     text = "\n".join(str(m.content) for m in messages)
     root = base_url.rstrip("/").removesuffix("/v1")
     try:
         reply = httpx.post(f"{root}/extras/tokenize", json={"input": text}, timeout=10)
-        return len(reply.json()["tokens"]) if reply.status_code == 200 else None
+        return (len(reply.json()["tokens"]) if reply.status_code == 200 else None), passages
     except (httpx.HTTPError, KeyError, ValueError):
-        return None
+        return None, passages
 
 
 def _sentence_counts(raw: str, answer) -> dict[str, int]:
@@ -86,6 +93,9 @@ def main() -> int:
     parser.add_argument("--cases", type=Path, default=ROOT / "bench" / "dev_cases.jsonl")
     parser.add_argument("--split", default=None, help="only cases of this split (dev, test)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS_DIR / "llm_cases.jsonl", help="where the cases go"
+    )
     args = parser.parse_args()
 
     from assistant.composition import (
@@ -131,7 +141,7 @@ def main() -> int:
 
     def ask_streaming(question: str, history: list[dict[str, str]]):
         nonlocal fallbacks
-        tokens = _prompt_tokens(online, settings.llm_base_url, question, history)
+        tokens, passages = _prompt(online, settings.llm_base_url, question, history)
         if tokens:
             prompt_tokens.append(tokens)
         start = time.perf_counter()
@@ -149,7 +159,7 @@ def main() -> int:
         records.append({
             "question": question, "raw": raw_text, "answer": last.answer if last else "",
             "abstained": bool(last and last.abstained), "note": last.note if last else None,
-            "seconds": total[-1], "prompt_tokens": tokens, **seen,
+            "seconds": total[-1], "prompt_tokens": tokens, **seen, "passages": passages,
         })  # fmt: skip
         return last
 
@@ -178,11 +188,11 @@ def main() -> int:
             **counts
         )
     )
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)  # absent on a fresh clone
-    with (RESULTS_DIR / "llm_cases.jsonl").open("w", encoding="utf-8") as out:
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # absent on a fresh clone
+    with args.out.open("w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    write_results("llm", {
+    write_results(args.out.stem.removesuffix("_cases"), {
         "endpoint": settings.llm_base_url, "model": settings.llm_model, "cases": len(cases),
         "offline": a, "llm": b, "offline_seconds_mean": offline_seconds,
         "llm_seconds_mean": statistics.mean(total), "ttft_p50": statistics.median(first_token),

@@ -1,9 +1,9 @@
 """Fitting and measuring the support check of LLM answers on hand-labelled pairs.
 
-Usage: python -m bench.support [--pairs bench/support_pairs.jsonl] [--target 0.95] [--write]
+Usage: python -m bench.support [--pairs FILE ...] [--target 0.95] [--write]
 
-Each pair of ``bench/support_pairs.jsonl`` (see its README) is a sentence, a passage and whether
-the passage supports it. For every pair the features of ``assistant/support.py`` are computed
+Each pair of ``bench/support_pairs.jsonl`` (see its README; ``--pairs`` takes further files) is
+a sentence, a passage and whether the passage supports it. For every pair the features of ``assistant/support.py`` are computed
 (the passage embedded under its document title, as the store embeds it). A logistic regression
 (scikit-learn, class-balanced) is measured with 5-fold cross-validation grouped by passage, so
 no passage is scored by a model that saw it. The threshold is the one that keeps the most
@@ -78,7 +78,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--pairs", type=Path, default=PROJECT_ROOT / "bench" / "support_pairs.jsonl"
+        "--pairs",
+        type=Path,
+        nargs="+",
+        default=[PROJECT_ROOT / "bench" / "support_pairs.jsonl"],
+        help="labelled pair files (default: bench/support_pairs.jsonl)",
     )
     parser.add_argument("--target", type=float, default=0.95, help="unsupported removed")
     parser.add_argument("--write", action="store_true", help="write the fitted weights")
@@ -91,6 +95,9 @@ def main() -> int:
         default=None,
         help="passage sentences compared by meaning with each sentence (default: the check's "
         "CLOSEST_SENTENCES; 0: all)",
+    )
+    parser.add_argument(
+        "--drop", nargs="*", default=[], metavar="FEATURE", help="fit without these features"
     )
     args = parser.parse_args()
 
@@ -117,7 +124,9 @@ def main() -> int:
     from ingest.catalog import read_catalog
 
     settings = Settings()
-    pairs = [json.loads(x) for x in args.pairs.read_text().splitlines() if x.strip()]
+    pairs = [
+        json.loads(x) for path in args.pairs for x in path.read_text().splitlines() if x.strip()
+    ]
     catalog = read_catalog(settings.corpus_dir / settings.catalog_file)
     titles = {p["source"]: getattr(catalog.get(p["source"]), "title", None) or ""
               for p in pairs}  # fmt: skip
@@ -140,7 +149,14 @@ def main() -> int:
             pairs, views, sentence_vectors, passage_vectors, closest, strict=True
         )
     ]
-    X = np.array([[r[f] for f in SUPPORT_FEATURES] for r in rows])
+    unknown = set(args.drop) - set(SUPPORT_FEATURES)
+    if unknown:
+        print(
+            f"error: no feature {', '.join(sorted(unknown))}; the features are {SUPPORT_FEATURES}"
+        )
+        return 2
+    features = [f for f in SUPPORT_FEATURES if f not in args.drop]
+    X = np.array([[r[f] for f in features] for r in rows])
     y = np.array([int(p["supported"]) for p in pairs])
     groups = [_group(p["id"]) for p in pairs]
 
@@ -149,13 +165,28 @@ def main() -> int:
             StandardScaler(), LogisticRegression(C=args.C, class_weight="balanced", max_iter=2000)
         )
 
-    oof = np.zeros(len(pairs))
-    for train, test in GroupKFold(n_splits=5).split(X, y, groups):
-        fitted = model().fit(X[train], y[train])
-        oof[test] = fitted.predict_proba(X[test])[:, 1]
+    def out_of_fold(features: np.ndarray) -> np.ndarray:
+        scores = np.zeros(len(pairs))
+        for train, test in GroupKFold(n_splits=5).split(features, y, groups):
+            fitted = model().fit(features[train], y[train])
+            scores[test] = fitted.predict_proba(features[test])[:, 1]
+        return scores
 
     def rates(kept: np.ndarray) -> tuple[float, float]:
         return float(kept[y == 1].mean()), float((~kept[y == 0]).mean())
+
+    def kept_at(scores: np.ndarray, goal: float) -> float:
+        """Supported kept at the best threshold that removes ``goal`` of the unsupported."""
+        return max(
+            (rates(scores >= t)[0] for t in np.linspace(0.01, 0.99, 99)
+             if rates(scores >= t)[1] >= goal),
+            default=0.0,
+        )  # fmt: skip
+
+    oof = out_of_fold(X)
+    # a set where true sentences are longer than false ones rewards any feature that counts
+    # words: this says how far the sentence's length alone would get
+    length = out_of_fold(np.array([[len(p["sentence"].split())] for p in pairs], dtype=float))
 
     best = None
     for t in np.linspace(0.05, 0.95, 91):
@@ -165,13 +196,16 @@ def main() -> int:
     if best is None:
         print(f"no threshold removes {args.target:.0%} of the unsupported sentences")
         return 1
-    print("out of fold, per share of unsupported removed: supported kept")
+    print("out of fold, per share of unsupported removed: supported kept (sentence length alone)")
     for goal in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
-        kept = max(
-            (rates(oof >= t)[0] for t in np.linspace(0.01, 0.99, 99) if rates(oof >= t)[1] >= goal),
-            default=0.0,
+        print(f"  {goal:.2f}: {kept_at(oof, goal):.2f}   ({kept_at(length, goal):.2f})")
+    words = {
+        label: float(
+            np.median([len(p["sentence"].split()) for p in pairs if p["supported"] == label])
         )
-        print(f"  {goal:.2f}: {kept:.2f}")
+        for label in (True, False)
+    }
+    print(f"median words: supported {words[True]:.0f}, unsupported {words[False]:.0f}")
     threshold = best[0]
     old = np.array(
         [
@@ -180,7 +214,7 @@ def main() -> int:
         ]
     )
     new = oof >= threshold
-    print(f"{len(pairs)} pairs ({int(y.sum())} supported); features: {', '.join(SUPPORT_FEATURES)}")
+    print(f"{len(pairs)} pairs ({int(y.sum())} supported); features: {', '.join(features)}")
     print(f"threshold {threshold:.2f} (out of fold, for >= {args.target:.0%} unsupported removed)")
     print(f"{'':28} {'fitted (out of fold)':>22} {'previous check':>16}")
     print(f"{'supported kept':28} {best[1]:>22.2f} {rates(old)[0]:>16.2f}")
@@ -202,10 +236,11 @@ def main() -> int:
         coef = lr.coef_[0] / scaler.scale_
         bias = float(lr.intercept_[0] - (coef * scaler.mean_).sum())
         weights = SupportModel(
-            weights={f: float(w) for f, w in zip(SUPPORT_FEATURES, coef, strict=True)},
+            weights={f: float(w) for f, w in zip(features, coef, strict=True)},
             bias=bias,
             threshold=round(threshold, 3),
-            fitted_on=f"{args.pairs.name}: {len(pairs)} pairs; out of fold: supported kept "
+            fitted_on=f"{' + '.join(p.name for p in args.pairs)}: {len(pairs)} pairs; out of fold: "
+            f"supported kept "
             f"{best[1]:.2f}, unsupported removed {best[2]:.2f}",
         )
         SUPPORT_WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n")
@@ -220,6 +255,8 @@ def main() -> int:
         "support",
         {
             "pairs": len(pairs),
+            "median_words": {"supported": words[True], "unsupported": words[False]},
+            "length_alone_kept": kept_at(length, args.target),
             "threshold": threshold,
             "fitted": {"supported_kept": best[1], "unsupported_removed": best[2]},
             "previous": {"supported_kept": rates(old)[0], "unsupported_removed": rates(old)[1]},
