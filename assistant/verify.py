@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from vectorstore.dates import display_date
 from vectorstore.text import WORD, split_sentences, stems
 
 from .injection import mask_injections
@@ -74,9 +75,16 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def _context(doc: Document) -> str:
-    """What a sentence may draw support from; text addressed to AI systems supports nothing."""
+    """What a sentence may draw support from: the passage under its document's title, body and
+    date ("the 2018 resolution", "the Council's act"); text addressed to AI systems supports
+    nothing."""
     m = doc.metadata
-    return f"{m.get('title', '')} {m.get('locator') or ''} {mask_injections(doc.page_content)}"
+    heading = " ".join(
+        str(p)
+        for p in (m.get("title"), m.get("body"), display_date(m.get("date")), m.get("locator"))
+        if p
+    )
+    return f"{heading} {mask_injections(doc.page_content)}"
 
 
 @dataclass

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
-from bench._common import PROJECT_ROOT, RESULTS_DIR, configure_environment
+from bench._common import PROJECT_ROOT, RESULTS_DIR, configure_environment, percentile
 
 configure_environment()
 
@@ -79,6 +80,7 @@ def main() -> int:
     wrongly_removed: list[str] = []
     wrongly_kept: list[str] = []
     sweep: dict[float, Counter] = {}
+    cost: list[float] = []  # ms per answer: the check as the assistant runs it
     for case in cases:
         raw, passages = case.get("raw") or "", case.get("passages") or []
         if not raw or not passages or declines(raw):
@@ -86,6 +88,7 @@ def main() -> int:
         docs = [
             Document(page_content=p["text"], metadata=p["metadata"], id=p["id"]) for p in passages
         ]
+        start = time.perf_counter()
         vectors = store.vectors([d.id for d in docs])
         check = SupportCheck(
             docs,
@@ -95,6 +98,9 @@ def main() -> int:
         )
         text = raw.replace(NOT_IN_LIBRARY, "")
         drafts, _ = answer_drafts(text)
+        kept, _notes = verify_answer(text, docs, check)
+        cost.append((time.perf_counter() - start) * 1000)
+        fitted = check.threshold
         for t in args.thresholds:
             check.threshold = t
             at_t = {k.text for k in verify_answer(text, docs, check)[0]}
@@ -102,8 +108,7 @@ def main() -> int:
                 label = labels.get(_key(case["question"], draft.body))
                 if label is not None:
                     sweep.setdefault(t, Counter())[(label, draft.body in at_t)] += 1
-        check.threshold = settings.llm_min_support
-        kept, _notes = verify_answer(text, docs, check)
+        check.threshold = fitted
         kept_by_text = {k.text: k for k in kept}
         counts["answers"] += 1
         for draft in drafts:
@@ -144,6 +149,10 @@ def main() -> int:
         f"{counts['answers']} answers checked again: {counts['written']} sentences, "
         f"{counts['kept']} kept ({counts['repaired']} with a repaired citation), "
         f"{counts['removed']} removed"
+    )
+    print(
+        f"cost of the check per answer (passage vectors from the store): "
+        f"p50 {percentile(cost, 0.5):.0f} ms, p95 {percentile(cost, 0.95):.0f} ms"
     )
     true = judged["true_kept"] + judged["true_removed"]
     false = judged["false_kept"] + judged["false_removed"]

@@ -100,3 +100,22 @@ def test_only_the_passage_sentences_sharing_most_words_are_embedded():
     german = "Die Staaten sollen keine Stellvertreter für völkerrechtswidrige Handlungen nutzen."
     assert sentences_to_embed(german, PASSAGE) == tuple(range(len(PASSAGE.sentences)))
     assert sentences_to_embed(english, PASSAGE, 0) == tuple(range(len(PASSAGE.sentences)))
+
+
+def test_a_sentence_may_name_its_documents_year_and_body():
+    """Answers name the document by its date and author ("the 2018 list of norms", "the
+    Council's act"): the check reads the passage under its document's title, body and date, so
+    the year is no number the passage lacks, while another year still is."""
+    from langchain_core.documents import Document
+
+    from assistant.verify import SupportCheck
+
+    norms = Document(
+        page_content="States should not conduct or knowingly support ICT activity that "
+        "intentionally damages critical infrastructure.",
+        metadata={"title": "Developments in the field of ICTs", "date": "2018-12", "body": "UNGA"},
+    )
+    view = SupportCheck([norms], model=load_support_model()).views[0]
+    assert "December 2018" in view.text and "UNGA" in view.text
+    assert view.missing_numbers("The 2018 UNGA norms say States should not damage it.") == []
+    assert view.missing_numbers("The 2019 norms say States should not damage it.") == ["2019"]
