@@ -100,18 +100,18 @@ def main() -> int:
         drafts, _ = answer_drafts(text)
         kept, _notes = verify_answer(text, docs, check)
         cost.append((time.perf_counter() - start) * 1000)
+        drafted = [(d, labels.get(_key(case["question"], d.body))) for d in drafts]
         fitted = check.threshold
         for t in args.thresholds:
             check.threshold = t
             at_t = {k.text for k in verify_answer(text, docs, check)[0]}
-            for draft in drafts:
-                label = labels.get(_key(case["question"], draft.body))
+            for draft, label in drafted:
                 if label is not None:
                     sweep.setdefault(t, Counter())[(label, draft.body in at_t)] += 1
         check.threshold = fitted
         kept_by_text = {k.text: k for k in kept}
         counts["answers"] += 1
-        for draft in drafts:
+        for draft, label in drafted:
             counts["written"] += 1
             sentence = kept_by_text.get(draft.body)
             cited = [n - 1 for n in draft.markers]
@@ -123,7 +123,6 @@ def main() -> int:
                 repaired = not set(sentence.passages) <= set(cited)
                 counts["repaired"] += repaired
                 decision = "repaired" if repaired else "kept"
-            label = labels.get(_key(case["question"], draft.body))
             if label is None:
                 unlabelled.append(
                     {

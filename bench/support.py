@@ -3,8 +3,9 @@
 Usage: python -m bench.support [--pairs FILE ...] [--target 0.95] [--write]
 
 Each pair of ``bench/support_pairs.jsonl`` (see its README; ``--pairs`` takes further files) is
-a sentence, a passage and whether the passage supports it. For every pair the features of ``assistant/support.py`` are computed
-(the passage embedded under its document title, as the store embeds it). A logistic regression
+a sentence, a passage and whether the passage supports it. For every pair the features of
+``assistant/support.py`` are computed (the passage embedded under its document title, as the
+store embeds it). A logistic regression
 (scikit-learn, class-balanced) is measured with 5-fold cross-validation grouped by passage, so
 no passage is scored by a model that saw it. The threshold is the one that keeps the most
 supported sentences while removing at least ``--target`` of the unsupported ones out of fold;
@@ -177,11 +178,8 @@ def main() -> int:
 
     def kept_at(scores: np.ndarray, goal: float) -> float:
         """Supported kept at the best threshold that removes ``goal`` of the unsupported."""
-        return max(
-            (rates(scores >= t)[0] for t in np.linspace(0.01, 0.99, 99)
-             if rates(scores >= t)[1] >= goal),
-            default=0.0,
-        )  # fmt: skip
+        at = (rates(scores >= t) for t in np.linspace(0.01, 0.99, 99))
+        return max((kept for kept, removed in at if removed >= goal), default=0.0)
 
     oof = out_of_fold(X)
     # a set where true sentences are longer than false ones rewards any feature that counts
@@ -239,9 +237,8 @@ def main() -> int:
             weights={f: float(w) for f, w in zip(features, coef, strict=True)},
             bias=bias,
             threshold=round(threshold, 3),
-            fitted_on=f"{' + '.join(p.name for p in args.pairs)}: {len(pairs)} pairs; out of fold: "
-            f"supported kept "
-            f"{best[1]:.2f}, unsupported removed {best[2]:.2f}",
+            fitted_on=f"{' + '.join(p.name for p in args.pairs)}: {len(pairs)} pairs; "
+            f"out of fold: supported kept {best[1]:.2f}, unsupported removed {best[2]:.2f}",
         )
         SUPPORT_WEIGHTS_FILE.write_text(json.dumps(weights.as_json(), indent=2) + "\n")
         print(f"\nwrote {SUPPORT_WEIGHTS_FILE}")
