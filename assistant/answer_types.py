@@ -10,8 +10,9 @@ often only earns a small weight.
 from __future__ import annotations
 
 import re
+from functools import cache
 
-__all__ = ["KINDS", "asks_for", "carries"]
+__all__ = ["KINDS", "asks_for", "carries", "lower_words", "names_item"]
 
 KINDS = (
     "duration",
@@ -167,3 +168,193 @@ def carries(sentence: str, kind: str) -> bool:
     """Whether ``sentence`` holds an item of ``kind`` (always False for yes/no and other)."""
     pattern = _ITEM_RE.get(kind)
     return bool(pattern and pattern.search(sentence))
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# What ``names_item`` reads as the asked-for item itself, stricter than ``_ITEM``: "the Chair",
+# "in the Union", "paragraph 4" and "without undue delay" are not a person, a place, a quantity
+# or a deadline. A near-miss question (the library names an office but not its holder, a
+# deadline only as "promptly") finds ``_ITEM`` in related sentences and these not.
+_NAME = r"[A-ZÀ-Ý][a-zà-ÿ'’]+(?:-[A-ZÀ-Ý][a-zà-ÿ'’]+)?"
+_TITLE = (
+    r"\b(?:Mr|Mrs|Ms|Dr|H\.E\.|Ambassador|Professor|Prof|Sir|Dame|Judge|Justice|President|"
+    r"Minister|Secretary-General|Chair|Chairperson|Co-Chair|Commissioner|Director|Senator)\.?"
+)
+_STRICT = {
+    "duration": rf"\b(?:\d+|{_NUMBER_WORDS})[- ](?:{_UNITS})\b",
+    "amount": r"(?:€|\bEUR|\$|\bUSD|£|\bGBP|\bCHF)\s?\d[\d,. ]*(?:\s?(?:million|billion|thousand|"
+    r"m|bn)\b)?|\b\d[\d,.]*\s?(?:million|billion|thousand)?\s?(?:euros?|dollars?|EUR|USD|francs)\b"
+    r"|\b\d[\d,.]*\s?(?:%|per ?cent\b|percent\b)",
+    # a day or a month: "when" is not answered by a year that only names a period ("2021–2025")
+    "date": rf"\b\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS})\b|\b(?:{_MONTHS}) \d{{1,2}}\b"
+    rf"|\b(?:{_MONTHS}),? (?:19|20)\d\d\b",
+    "symbol": _ITEM["symbol"],
+}
+_STRICT_RE = {kind: re.compile(p, re.I if kind in _CASELESS else 0) for kind, p in _STRICT.items()}
+# a count: a number followed by what it counts ("79 States", "six working groups", "100,000
+# security keys"); never a year, a list marker, a footnote "[2]" or an identifier ("EO 13800")
+_COUNT = re.compile(
+    r"(?<![/\w.\[(])(\d{1,3}(?:,\d{3})+|\d{1,4}(?:\.\d+)?|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|dozens?)"
+    r"(?![/\w\]]|[.,]\d)\s+(?:(?:new|more|additional|other|member|non-\w+|[a-z]+al)\s+)?"
+    r"([A-Za-z][a-z]+)",
+    re.I,
+)
+# a number that labels a thing ("Article 23", "paragraph 4", "resolution 78/16") counts nothing
+_LABEL_BEFORE = re.compile(
+    r"\b(articles?|art|paragraphs?|paras?|sections?|chapters?|annex|points?|recitals?|pages?|"
+    r"p|pp|principles?|rules?|norms?|actions?|goals?|targets?|items?|no|nos|resolutions?|"
+    r"decisions?|sessions?|levels?|tier|phase|version|title|part|figure|table|box|step|eo|order|"
+    r"directive|regulation|objective|pillar|priority|area|annexes|subparagraph)\.?\s*$",
+    re.I,
+)
+_NOT_COUNTED = _words(
+    "of and or to in on at by for per percent cent years months days hours weeks minutes times "
+    "a the is are was were"
+) | frozenset(m.lower() for m in _MONTHS.split("|"))
+_YEAR_ASKED = re.compile(
+    r"\b(what|which) year|\bin welchem jahr|\bwelches jahr|\ben quelle année|\bquelle année"
+    r"|\ben qué año|\bqué año",
+    re.I,
+)
+_SHARE = re.compile(
+    r"\b(share|proportion|percent|percentage|per cent|anteil|prozent|pourcentage|porcentaje|"
+    r"proporción|part)\b",
+    re.I,
+)
+_LEAD_MARKER = re.compile(r"^\s*(\(?[0-9]{1,3}[.)]|\([a-z]{1,4}\)|[•▪●◦\-–])\s+")
+_PERSON = re.compile(
+    rf"{_TITLE}\s+({_NAME})|\b({_NAME})\s+(?:[A-Z]\.\s+)?(?:(?:van|von|de|da|del|di|dos|bin|al|le|la)"
+    rf"[ -])?({_NAME})\b"
+)
+_PLACE = re.compile(
+    rf"\b(?:in|at|to|from|near|hosted by|based in)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})?)"
+    r"(?=\s*(?:$|[^\w\s]|\d|(?:in|on|at|and|or|to|for|from|with|by|as|the|which|where|since|"
+    r"until|when|during|between)\b))"
+)
+_ORGANISATION = re.compile(
+    rf"\b(?:{_NAME}\s+){{1,4}}(?:Agency|Authority|Office|Commission|Council|Committee|Group|"
+    r"Cent(?:re|er)|Team|Network|Forum|Ministry|Department|Bureau|Service|Institute|Board|"
+    r"Corporation|Company|Foundation|Organi[sz]ation|Alliance|Coalition|Partnership|Panel|"
+    r"Secretariat|Unit|Initiative|Mechanism|Programme|Program)\b|\b[A-Z]{2,6}s?\b"
+)
+_FUNCTION_WORDS = _words(
+    "the a an this that these those in on at of for by to from with and or but as it its their "
+    "our we they he she his her all any each every some no not under over between"
+)
+
+
+@cache
+def _dictionary() -> tuple[frozenset[str], frozenset[str]]:
+    """Webster's word list (english-words): its lower-case entries (common words) and its
+    capitalised ones (proper nouns it knows: Geneva, Paris, Washington)."""
+    from english_words import get_english_words_set
+
+    words = get_english_words_set(["web2"])
+    return (
+        frozenset(w for w in words if w.islower()),
+        frozenset(w for w in words if w[:1].isupper()),
+    )
+
+
+def _forms(word: str) -> list[str]:
+    """``word`` lower-cased and its likely bases: the list has no plurals nor inflections."""
+    w = word.lower().strip("'’-")
+    out = [w]
+    if w.endswith("ies"):
+        out.append(w[:-3] + "y")
+    for end in ("s", "es", "ed", "ing", "d"):
+        if w.endswith(end) and len(w) > len(end) + 2:
+            out += [w[: -len(end)], w[: -len(end)] + "e"]
+    return out
+
+
+def _proper(word: str, seen_lower: frozenset[str] = frozenset()) -> bool:
+    """A name, not a common word: a word the text around it never writes in lower case, and
+    that the dictionary either lacks ("Guterres", "Heraklion") or knows capitalised ("Geneva")."""
+    lower, capitalised = _dictionary()
+    forms = _forms(word)
+    if forms[0] in _FUNCTION_WORDS or any(f in seen_lower for f in forms):
+        return False
+    return word in capitalised or not any(f in lower for f in forms)
+
+
+def _items(
+    sentence: str,
+    kind: str,
+    seen_lower: frozenset[str] = frozenset(),
+    share: bool = False,
+    year: bool = False,
+) -> list[str]:
+    """The items of ``kind`` ``names_item`` accepts in ``sentence``, as written."""
+    if kind == "date" and year:  # "in which year": a year is the answer
+        return re.findall(r"\b(?:19|20)\d\d\b(?![–-]\d)", sentence)
+    if kind in _STRICT_RE:
+        return [m.group(0) for m in _STRICT_RE[kind].finditer(sentence)]
+    if kind == "quantity" and share:  # "what share of women…": "78 per cent"
+        return [
+            m.group(0)
+            for m in _STRICT_RE["amount"].finditer(sentence)
+            if "%" in m.group(0) or "cent" in m.group(0).lower()
+        ]
+    if kind == "quantity":
+        text = _LEAD_MARKER.sub("", sentence)
+        return [
+            m.group(0)
+            for m in _COUNT.finditer(text)
+            if not re.fullmatch(r"(19|20)\d\d", m.group(1))
+            and not _LABEL_BEFORE.search(text[: m.start()])
+            and m.group(2).lower() not in _NOT_COUNTED
+        ]
+    if kind == "person":
+        out = []
+        for m in _PERSON.finditer(sentence):
+            if m.group(1):
+                if _proper(m.group(1), seen_lower):
+                    out.append(m.group(1))
+            elif m.group(2).lower() not in _FUNCTION_WORDS and _proper(m.group(3), seen_lower):
+                if not _proper(m.group(2), seen_lower) and m.group(2) in _dictionary()[1]:
+                    continue  # "Southeast Asian", "United Arab": a place's adjective
+                out.append(f"{m.group(2)} {m.group(3)}")
+        return out
+    if kind == "place":
+        return [
+            m.group(1)
+            for m in _PLACE.finditer(sentence)
+            if _proper(m.group(1).split()[-1], seen_lower)
+        ]
+    if kind == "organisation":
+        return [m.group(0) for m in _ORGANISATION.finditer(sentence)]
+    return []
+
+
+def lower_words(texts: list[str]) -> frozenset[str]:
+    """The words ``texts`` write in lower case: what is a common word there ("cyber")."""
+    return frozenset(w for t in texts for w in re.findall(r"\b[a-zà-ÿ][a-zà-ÿ'’-]+\b", t))
+
+
+def names_item(
+    sentence: str, kind: str, question: str = "", seen_lower: frozenset[str] = frozenset()
+) -> bool:
+    """Whether ``sentence`` names the kind of item asked for precisely enough to be the answer
+    (a sum with its currency, a count of something, a person's name, a place's name…), and one
+    that ``question`` does not name itself ("When will the 2026 forum…" is not answered by a
+    sentence whose only date is 2026). ``seen_lower``: words the passages write in lower case,
+    common words even where the dictionary lacks them ("cyber", "ransomware"). Kinds with no
+    stricter reading (lists, definitions) are ``carries``."""
+    if kind in ("list", "definition"):
+        return carries(sentence, kind)
+    asked = question.lower()
+    asked_numbers = set(re.findall(r"\d+", question))
+    share, year = bool(_SHARE.search(question)), bool(_YEAR_ASKED.search(question))
+    for item in _items(sentence, kind, seen_lower, share=share, year=year):
+        digits = re.findall(r"\d+", item)
+        if digits and set(digits) <= asked_numbers:
+            continue
+        if not digits and item.lower() in asked:
+            continue
+        return True
+    return False

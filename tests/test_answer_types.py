@@ -116,3 +116,111 @@ def test_comparisons_are_recognised(question, comparison):
     from assistant.extractive import COMPARISON
 
     assert bool(COMPARISON.search(question)) is comparison
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "question", "named"),
+    [
+        # an office is not its holder; a name after a title or a name-shaped pair is
+        (
+            "The Secretary-General will appoint a Special Envoy for Future Generations.",
+            "person",
+            "Who is the Special Envoy for Future Generations?",
+            False,
+        ),
+        (
+            "The Chair of the group of governmental experts presented the report.",
+            "person",
+            "Who chaired the group?",
+            False,
+        ),
+        (
+            "The Assembly welcomed the work of Ambassador Burhan Gafoor as Chair.",
+            "person",
+            "Who chaired the group?",
+            True,
+        ),
+        (
+            "NATO Allies welcome the selection of Mark Rutte as the next Secretary General.",
+            "person",
+            "Who is the next Secretary General?",
+            True,
+        ),
+        # a place's name, not "in the Union" nor an adjective ("at the European level")
+        (
+            "The agency has its seat in Athens and an office in Heraklion.",
+            "place",
+            "In which Greek city is the agency?",
+            True,
+        ),
+        (
+            "Coordination at the European level is important for the Union.",
+            "place",
+            "Where is the agency?",
+            False,
+        ),
+        # a sum with its currency; "dissuasive penalties" names none
+        (
+            "Fines of a maximum of at least EUR 10 000 000 or 2 % of turnover.",
+            "amount",
+            "What fine?",
+            True,
+        ),
+        (
+            "Member States shall lay down effective, proportionate and dissuasive penalties.",
+            "amount",
+            "What fine?",
+            False,
+        ),
+        # a count of something, not a list marker, an article, a footnote or a year
+        (
+            "67. The total number of members of an enlarged Council, under Article 23 [2].",
+            "quantity",
+            "How many seats?",
+            False,
+        ),
+        (
+            "As of November 2021, 79 States and 706 companies supported the Call.",
+            "quantity",
+            "How many States supported the Call?",
+            True,
+        ),
+        (
+            "Only 78 per cent of women use a mobile phone.",
+            "quantity",
+            "What share of women go online?",
+            True,
+        ),
+        # a number with its unit; "without undue delay" is no period
+        (
+            "The CSIRT is notified without undue delay and within 24 hours.",
+            "duration",
+            "How soon?",
+            True,
+        ),
+        ("The CSIRT is notified without undue delay.", "duration", "How soon?", False),
+        # the item must be one the question does not name itself
+        (
+            "The Forum shall be held annually, as decided in 2026.",
+            "date",
+            "When will the 2026 Forum take place?",
+            False,
+        ),
+        (
+            "The Council met in Pittsburgh on 29 September 2021.",
+            "date",
+            "When did the Council first meet?",
+            True,
+        ),
+    ],
+)
+def test_the_asked_for_item_is_named_precisely(sentence, kind, question, named):
+    """``names_item`` is the stricter reading behind the confidence's ``named_best``: a near
+    miss (an office but not its holder, "promptly" but no period) has related sentences that
+    ``carries`` accepts and these reject."""
+    from assistant.answer_types import carries, lower_words, names_item
+
+    seen = lower_words([sentence])
+    assert names_item(sentence, kind, question, seen) is named
+    if named:
+        assert carries(sentence, kind)
