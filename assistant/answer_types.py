@@ -197,9 +197,9 @@ _STRICT_RE = {kind: re.compile(p, re.I if kind in _CASELESS else 0) for kind, p 
 # a count: a number followed by what it counts ("79 States", "six working groups", "100,000
 # security keys"); never a year, a list marker, a footnote "[2]" or an identifier ("EO 13800")
 _COUNT = re.compile(
-    r"(?<![/\w.\[(])(\d{1,3}(?:,\d{3})+|\d{1,4}(?:\.\d+)?|two|three|four|five|six|seven|eight|"
+    r"(?<![/\w.\[(])(\d{1,3}(?:,\d{3})+|\d{1,4}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|"
     r"nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|dozens?)"
-    r"(?![/\w\]]|[.,]\d)\s+(?:(?:new|more|additional|other|member|non-\w+|[a-z]+al)\s+)?"
+    r"(?![/\w\]]|[.,]\d)\s+(?:(new|more|additional|other|member|non-\w+|[a-z]+al)\s+)?"
     r"([A-Za-z][a-z]+)",
     re.I,
 )
@@ -215,6 +215,9 @@ _NOT_COUNTED = _words(
     "of and or to in on at by for per percent cent years months days hours weeks minutes times "
     "a the is are was were"
 ) | frozenset(m.lower() for m in _MONTHS.split("|"))
+_DEMONYM = re.compile(r"(ian|ean|ese|ish|ic)$")
+# what "how many" counts: "how many seats" is not answered by "five clusters"
+_COUNTED = re.compile(r"\bhow many ([\w-]+(?: [\w-]+)?)|\bnumber of ([\w-]+)", re.I)
 _YEAR_ASKED = re.compile(
     r"\b(what|which) year|\bin welchem jahr|\bwelches jahr|\ben quelle année|\bquelle année"
     r"|\ben qué año|\bqué año",
@@ -234,6 +237,14 @@ _PLACE = re.compile(
     rf"\b(?:in|at|to|from|near|hosted by|based in)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})?)"
     r"(?=\s*(?:$|[^\w\s]|\d|(?:in|on|at|and|or|to|for|from|with|by|as|the|which|where|since|"
     r"until|when|during|between)\b))"
+)
+_COUNTRY_PLACE = re.compile(
+    rf"{_PLACE.pattern}|\b(?:of)\s+(?:the\s+)?({_NAME}(?:\s+{_NAME})?)\b|\b({_NAME})['’]s\b"
+)
+_COUNTRY_ASKED = re.compile(
+    r"\b(which|what) (country|countries|state|states)\b|\bwelche[sm]? (land|staat)|\bquel pays"
+    r"|\bqué país|\bin welchem land",
+    re.I,
 )
 _ORGANISATION = re.compile(
     rf"\b(?:{_NAME}\s+){{1,4}}(?:Agency|Authority|Office|Commission|Council|Committee|Group|"
@@ -288,6 +299,8 @@ def _items(
     seen_lower: frozenset[str] = frozenset(),
     share: bool = False,
     year: bool = False,
+    counted: frozenset[str] = frozenset(),
+    country: bool = False,
 ) -> list[str]:
     """The items of ``kind`` ``names_item`` accepts in ``sentence``, as written."""
     if kind == "date" and year:  # "in which year": a year is the answer
@@ -307,7 +320,8 @@ def _items(
             for m in _COUNT.finditer(text)
             if not re.fullmatch(r"(19|20)\d\d", m.group(1))
             and not _LABEL_BEFORE.search(text[: m.start()])
-            and m.group(2).lower() not in _NOT_COUNTED
+            and (m.group(2) or m.group(3)).lower() not in _NOT_COUNTED
+            and any(_counts(w, counted) for w in (m.group(2), m.group(3)) if w)
         ]
     if kind == "person":
         out = []
@@ -315,20 +329,61 @@ def _items(
             if m.group(1):
                 if _proper(m.group(1), seen_lower):
                     out.append(m.group(1))
-            elif m.group(2).lower() not in _FUNCTION_WORDS and _proper(m.group(3), seen_lower):
+            elif (
+                m.group(2).lower() not in _FUNCTION_WORDS
+                and _proper(m.group(3), seen_lower)
+                and not _DEMONYM.search(m.group(3))  # "Southeast Asian", "Sino-Japanese"
+            ):
                 if not _proper(m.group(2), seen_lower) and m.group(2) in _dictionary()[1]:
                     continue  # "Southeast Asian", "United Arab": a place's adjective
                 out.append(f"{m.group(2)} {m.group(3)}")
         return out
     if kind == "place":
-        return [
-            m.group(1)
-            for m in _PLACE.finditer(sentence)
-            if _proper(m.group(1).split()[-1], seen_lower)
-        ]
+        # a country is also named as an owner: "Iran's cyberattack", "the Government of Iran"
+        pattern = _COUNTRY_PLACE if country else _PLACE
+        names = (next(g for g in m.groups() if g) for m in pattern.finditer(sentence))
+        return [name for name in names if _proper(name.split()[-1], seen_lower)]
     if kind == "organisation":
         return [m.group(0) for m in _ORGANISATION.finditer(sentence)]
     return []
+
+
+def _stem(word: str) -> str:
+    from vectorstore.text import stem
+
+    return stem(word.lower())
+
+
+# who sits or signs: counted as States, countries, governments, members or seats alike
+_PARTICIPANTS = _words(
+    "state countri govern member seat expert particip parti signatori support deleg nation "
+    "ministri minist economi alli"
+)
+
+
+def _counts(noun: str, counted: frozenset[str]) -> bool:
+    """Whether a number followed by ``noun`` counts what the question counts (``counted``:
+    any, when empty)."""
+    if not counted:
+        return True
+    stem = _stem(noun)
+    return stem in counted or bool(counted & _PARTICIPANTS) and stem in _PARTICIPANTS
+
+
+def _counted(question: str) -> frozenset[str]:
+    """The stems of what an English "how many" question counts ("how many seats", "how many
+    member states": seat; member, state); empty when it names nothing ("how many are…")."""
+    m = _COUNTED.search(question)
+    if not m:
+        return frozenset()
+    from vectorstore.text import STOP_WORDS
+
+    out = []
+    for word in next(g for g in m.groups() if g).split():
+        if word.lower() in STOP_WORDS or word.lower() in _NOT_COUNTED:
+            break  # "how many are…", "how many seats would…"
+        out.append(_stem(word))
+    return frozenset(out)
 
 
 def lower_words(texts: list[str]) -> frozenset[str]:
@@ -350,7 +405,11 @@ def names_item(
     asked = question.lower()
     asked_numbers = set(re.findall(r"\d+", question))
     share, year = bool(_SHARE.search(question)), bool(_YEAR_ASKED.search(question))
-    for item in _items(sentence, kind, seen_lower, share=share, year=year):
+    counted = _counted(question) if kind == "quantity" else frozenset()
+    country = bool(_COUNTRY_ASKED.search(question))
+    for item in _items(
+        sentence, kind, seen_lower, share=share, year=year, counted=counted, country=country
+    ):
         digits = re.findall(r"\d+", item)
         if digits and set(digits) <= asked_numbers:
             continue

@@ -300,7 +300,7 @@ def candidates(
                 "type_match": float(match),
                 "type_missing": float(specific and not match),
                 # the item itself, named precisely, and not one the question names
-                "type_named": float(match and names_item(sentence, kind, question, seen_lower)),
+                "type_named": float(specific and names_item(sentence, kind, question, seen_lower)),
                 "preamble": float(bool(PREAMBLE.search(bare))),
                 "length": math.log(min(len(words), 40)),
                 "long": math.log(max(len(words), 40) / 40),  # a paragraph run into one sentence
