@@ -35,7 +35,7 @@ CONFIDENCE_FEATURES = (
     "dense_shortfall",
     "best3",
     "type_specific",
-    "named_best",
+    "type_found",
     "missing_numbers",
     "missing_units",
     "foreign",
@@ -150,12 +150,6 @@ def confidence_features(evidence: Evidence, scored: Sequence[Any], kind: str) ->
         "best3": sum(probabilities) / len(probabilities),
         "type_specific": float(specific),
         "type_found": float(specific and any(c.features["type_match"] for c in ranked)),
-        # the asked-for item named precisely (a sum, a name, a date) in one of those sentences
-        "type_named": float(specific and any(c.features.get("type_named") for c in ranked)),
-        # how well the best sentence naming it answers: a near miss names it in a side remark
-        "named_best": max(
-            (c.score for c in scored if specific and c.features.get("type_named")), default=0.0
-        ),
         "missing_numbers": float(bool(evidence.missing_numbers)),
         "missing_units": float(bool(evidence.missing_units)),
         "foreign": float(evidence.foreign),

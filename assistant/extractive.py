@@ -24,7 +24,7 @@ from vectorstore import is_url
 from vectorstore.text import WORD, content_words, rejoin_split_words, split_sentences, stem, stems
 
 from .answer import Answer, Citation
-from .answer_types import asks_for, carries, lower_words, names_item
+from .answer_types import asks_for, carries
 from .evidence import lacks_numbers, names_document, numbers_in
 from .glossary import translate_terms
 from .injection import looks_like_injection
@@ -48,7 +48,6 @@ _UN_MASTHEAD = re.compile(r"\b\d{2}-\d{5}\s*\(E\)|\*\d{7}\*|\bDistr\.:")
 _MARKER = re.compile(r"^(\(?[0-9]{1,3}\)|[0-9]{1,3}\.|\([a-z]{1,4}\)|[•▪●◦\-–])\s+")
 MIN_PROSE_WORDS = 3  # lower-case words a sentence needs to be read as prose
 CARRIED_WEIGHT = 0.3
-LEAD_SHARE = 0.8  # a sentence scored at least this share of the best may lead instead
 ABSTAIN_TEXT = "The library does not answer this question."
 
 
@@ -188,7 +187,6 @@ SENTENCE_FEATURES = (
     "named_document",
     "prose",
     "local_coverage",
-    "type_named",
 )
 
 
@@ -252,7 +250,6 @@ def candidates(
     kind = asks_for(question)
     specific = kind not in ("other", "yes_no")
     earlier_asked = bool(_ASKS_EARLIER.search(question))
-    seen_lower = lower_words([d.page_content for d in docs]) if specific else frozenset()
     out: list[Candidate] = []
     for p, doc in enumerate(docs):
         prior = (doc.metadata.get("score") or 0.0) / top_score
@@ -299,8 +296,6 @@ def candidates(
                 "rank": 1.0 / (1 + p),
                 "type_match": float(match),
                 "type_missing": float(specific and not match),
-                # the item itself, named precisely, and not one the question names
-                "type_named": float(specific and names_item(sentence, kind, question, seen_lower)),
                 "preamble": float(bool(PREAMBLE.search(bare))),
                 "length": math.log(min(len(words), 40)),
                 "long": math.log(max(len(words), 40) / 40),  # a paragraph run into one sentence
@@ -355,22 +350,10 @@ def compose_offline(
     if (
         ranked[0].features.get("preamble")
         and lead is not None
-        and lead.score >= LEAD_SHARE * ranked[0].score
+        and lead.score >= 0.8 * ranked[0].score
     ):
         ranked.remove(lead)
         ranked.insert(0, lead)
-    # and the sentence that names the asked-for item ("within 24 hours", "EUR 10 000 000")
-    # leads one that is only about it, when scored nearly as well
-    named = next((c for c in ranked if c.features.get("type_named")), None)
-    if (
-        named is not None
-        and not ranked[0].features.get("type_named")
-        and not named.features.get("preamble")
-        and not named.features.get("off_target")  # another document than the one named
-        and named.score >= LEAD_SHARE * ranked[0].score
-    ):
-        ranked.remove(named)
-        ranked.insert(0, named)
     kind = asks_for(question)
     comparison = bool(COMPARISON.search(question))
     limit = config.max_list_sentences if kind == "list" or comparison else config.max_sentences
@@ -442,7 +425,7 @@ def abstain(
         closest is not None
         and kind in KIND_LABELS
         and closest.score >= PARTIAL_MIN_SCORE
-        and not closest.features.get("type_named")
+        and not closest.features.get("type_match")
     ):
         text = (
             f"The library does not give {KIND_LABELS[kind]}; the closest it says is: "

@@ -7,9 +7,8 @@ from assistant.extractive import Candidate
 from assistant.weights import load_weights
 
 
-def _candidate(score: float, type_match: bool, named: bool | None = None) -> Candidate:
-    named = type_match if named is None else named
-    features = {"coverage": 0.4, "type_match": float(type_match), "type_named": float(named)}
+def _candidate(score: float, type_match: bool) -> Candidate:
+    features = {"coverage": 0.4, "type_match": float(type_match)}
     return Candidate(0, 0, "A sentence of the passage.", set(), features, score=score)
 
 
@@ -23,22 +22,6 @@ def test_every_fitted_confidence_feature_is_computed():
     features = confidence_features(Evidence(0.6, 0.5, ()), [_candidate(0.5, True)], "date")
     assert set(CONFIDENCE_FEATURES) <= set(features)
     assert set(load_weights().confidence) == set(CONFIDENCE_FEATURES)
-
-
-def test_a_question_whose_item_no_sentence_names_is_less_confident():
-    """A near miss: the passages hold sentences about what is asked ("the Chair", "promptly"),
-    none naming the item itself (a name, a period): the same evidence is less confident, and a
-    well-scored sentence naming it makes it more confident than a poorly scored one."""
-    weights = load_weights()
-    evidence = Evidence(0.65, 0.5, ())
-
-    def confidence(cands):
-        return weights.confidence_of(confidence_features(evidence, cands, "person"))
-
-    named = confidence([_candidate(0.8, True), _candidate(0.4, False)])
-    related = confidence([_candidate(0.8, True, named=False), _candidate(0.4, False)])
-    aside = confidence([_candidate(0.8, True, named=False), _candidate(0.2, True)])
-    assert related < aside < named
 
 
 def test_the_shortfall_counts_only_below_the_floor_and_only_for_english():
