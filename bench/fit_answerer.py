@@ -4,8 +4,8 @@ library answers at all. Writes assistant/weights.json.
 Usage: python -m bench.fit_answerer [--max-wrong-abstention 0.05] [--dry-run]
                                      [--keep-sentence-weights]
 
-Training cases: the dev split of bench/blind_cases.jsonl and bench/dev_cases.jsonl (never the
-test split, nor bench/heldout_cases.jsonl). For each case the assistant's own retrieval runs
+Training cases: the dev splits of bench/blind_cases.jsonl and bench/blind2_cases.jsonl, and
+bench/dev_cases.jsonl (never a test split, nor bench/heldout_cases.jsonl). For each case the assistant's own retrieval runs
 (the store must hold the default corpus: `policy-assistant ingest`), then:
 
 1. Sentence model: every candidate sentence of the retrieved passages (extractive.candidates)
@@ -36,10 +36,15 @@ ROOT = PROJECT_ROOT
 configure_environment()
 
 
+def _cases(name: str) -> list[dict]:
+    return [json.loads(x) for x in (ROOT / "bench" / name).read_text().splitlines() if x.strip()]
+
+
 def training_cases() -> list[dict]:
-    blind = [json.loads(x) for x in (ROOT / "bench" / "blind_cases.jsonl").read_text().splitlines()]
-    older = [json.loads(x) for x in (ROOT / "bench" / "dev_cases.jsonl").read_text().splitlines()]
-    return [c for c in blind if c.get("split") == "dev"] + older
+    """The dev splits of both blind sets and the older dev set; never a test split."""
+    blind = [c for c in _cases("blind_cases.jsonl") if c.get("split") == "dev"]
+    second = [c for c in _cases("blind2_cases.jsonl") if c.get("split") == "dev"]
+    return blind + _cases("dev_cases.jsonl") + second
 
 
 def main() -> int:
@@ -213,7 +218,8 @@ def main() -> int:
         confidence={k: round(w, 4) for k, w in zip(CONFIDENCE_FEATURES, c_coef, strict=True)},
         confidence_bias=round(c_bias, 4),
         threshold=round(threshold, 2),
-        fitted_on=f"bench/blind_cases.jsonl dev split + bench/dev_cases.jsonl ({len(cases)} cases)"
+        fitted_on="the dev splits of bench/blind_cases.jsonl and bench/blind2_cases.jsonl + "
+        f"bench/dev_cases.jsonl ({len(cases)} cases)"
         + ("; the confidence only, the sentence weights kept" if kept is not None else ""),
     )
     print(json.dumps(weights.as_json(), indent=2))
