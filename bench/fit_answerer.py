@@ -5,8 +5,9 @@ Usage: python -m bench.fit_answerer [--max-wrong-abstention 0.05] [--dry-run]
                                      [--keep-sentence-weights]
 
 Training cases: the dev splits of bench/blind_cases.jsonl and bench/blind2_cases.jsonl, and
-bench/dev_cases.jsonl (never a test split, nor bench/heldout_cases.jsonl). For each case the assistant's own retrieval runs
-(the store must hold the default corpus: `policy-assistant ingest`), then:
+bench/dev_cases.jsonl (never a test split, nor bench/heldout_cases.jsonl). For each case the
+assistant's own retrieval runs (the store must hold the default corpus: `policy-assistant
+ingest`), then:
 
 1. Sentence model: every candidate sentence of the retrieved passages (extractive.candidates)
    is labelled positive when it holds one of the case's key terms and comes from a gold
@@ -36,15 +37,18 @@ ROOT = PROJECT_ROOT
 configure_environment()
 
 
-def _cases(name: str) -> list[dict]:
-    return [json.loads(x) for x in (ROOT / "bench" / name).read_text().splitlines() if x.strip()]
-
-
 def training_cases() -> list[dict]:
     """The dev splits of both blind sets and the older dev set; never a test split."""
-    blind = [c for c in _cases("blind_cases.jsonl") if c.get("split") == "dev"]
-    second = [c for c in _cases("blind2_cases.jsonl") if c.get("split") == "dev"]
-    return blind + _cases("dev_cases.jsonl") + second
+    from assistant.evaluate import load_cases
+
+    def dev(name: str) -> list[dict]:
+        return [c for c in load_cases(ROOT / "bench" / name) if c.get("split") == "dev"]
+
+    return (
+        dev("blind_cases.jsonl")
+        + load_cases(ROOT / "bench" / "dev_cases.jsonl")
+        + dev("blind2_cases.jsonl")
+    )
 
 
 def main() -> int:
