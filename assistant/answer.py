@@ -72,6 +72,7 @@ class Citation:
     def span_of(self, sentence: str) -> tuple[int, int] | None:
         """Where an answer's ``sentence`` stands in the quote: verbatim (spacing aside), else
         the quote's sentence sharing most of its words (an LLM's own wording)."""
+        sentence = sentence.strip().strip("\u201c\u201d")  # a passage's words quoted in an answer
         tokens = sentence.split()
         if len(tokens) < 3:
             return None

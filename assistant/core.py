@@ -249,7 +249,8 @@ class Assistant:
         return replace(answer, answer=f"{answer.answer}\n\n{says}", note=note)
 
     def _checked(self, text: str, inputs: dict[str, Any]) -> Answer:
-        """The LLM's text with citations repaired and unsupported sentences removed."""
+        """The LLM's text with citations repaired; a sentence no passage supports is replaced
+        by the passage sentence it restates, where there is one, else removed."""
         from .prompts import NOT_IN_LIBRARY, declines
         from .verify import SupportCheck, verify_answer
 
@@ -280,7 +281,9 @@ class Assistant:
             marks = "".join(
                 f"[{numbers.setdefault(p, len(numbers) + 1)}]" for p in sentence.passages
             )
-            parts.append(f"{sentence.text} {marks}")
+            # a passage's own words, where the model's could not be kept, stand in quotes
+            text = f"\u201c{sentence.text}\u201d" if sentence.quoted else sentence.text
+            parts.append(f"{text} {marks}")
         citations = [make_citation(n, docs[p], cfg.document_base_url) for p, n in numbers.items()]
         return Answer(
             " ".join(parts), False, citations, query=query, note="; ".join(removed) or None

@@ -38,6 +38,7 @@ __all__ = [
     "candidates",
     "compose_offline",
     "make_citation",
+    "readable",
     "score",
     "sentences",
 ]
@@ -235,6 +236,41 @@ def _plain_words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def title_words(doc: Document) -> str:
+    """The document's title as ``readable`` compares it (" words of the title "; "" if none)."""
+    title = f" {_plain_words(doc.metadata.get('title') or '')} "
+    return title if title.strip() else ""
+
+
+def readable(sentence: str, title: str = "", kind: str = "other") -> bool:
+    """Whether a passage's sentence reads as prose a reader can be shown: not a fragment, a
+    table of contents, text addressed to AI systems, a reference, an agenda or committee line,
+    a masthead, or the document's title (``title_words``) run into its text. Symbol lines count
+    as prose when the question asks for a symbol (``kind``), datelines when it asks for a date."""
+    words = WORD.findall(sentence)
+    if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
+        return False
+    if looks_like_injection(sentence):  # addressed to AI systems, not to readers
+        return False
+    if is_reference(sentence) or is_contents(sentence):
+        return False
+    line = sentence.strip()
+    if _AGENDA_LINE.match(line):
+        return False
+    if kind != "symbol" and (_COMMITTEE_LINE.match(line) or _SYMBOL_LINE.match(line)):
+        return False
+    if kind not in ("date", "yes_no") and _DATELINE.match(line):
+        return False
+    if sum(w.islower() for w in words) < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
+        # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
+        # Distr.: General 12 December 2022"), not a sentence a reader can use
+        return False
+    # the document's title run into its text ("Seizing the opportunities of safe, secure and
+    # trustworthy…"): a heading, which 25 candidates of the fitting cases were, none holding a
+    # key term and two scored first
+    return not (title and f" {_plain_words(sentence)} " in title)
+
+
 def candidates(
     question: str, query: str, docs: Sequence[Document], idf: dict[str, float] | None = None
 ) -> list[Candidate]:
@@ -256,36 +292,15 @@ def candidates(
         dense = doc.metadata.get("dense_score") or 0.0
         off_target = float(bool(numbers) and lacks_numbers(doc, numbers))
         named = float(bool(numbers) and names_document(doc, numbers))
-        title = f" {_plain_words(doc.metadata.get('title') or '')} "
-        title = title if title.strip() else ""
+        title = title_words(doc)
         for position, sentence in enumerate(sentences(doc.page_content)):
-            words = WORD.findall(sentence)
-            if len(words) < 5 or "....." in sentence:  # fragments, tables of contents
-                continue
-            if looks_like_injection(sentence):  # addressed to AI systems, not to readers
-                continue
-            if is_reference(sentence) or is_contents(sentence):
+            if not readable(sentence, title, kind):
                 continue
             bare = _MARKER.sub("", sentence)  # without its list marker ("3.", "(a)")
             if not earlier_asked and _RECALLED.search(bare):
                 continue
-            line = sentence.strip()
-            if _AGENDA_LINE.match(line):
-                continue
-            if kind != "symbol" and (_COMMITTEE_LINE.match(line) or _SYMBOL_LINE.match(line)):
-                continue
-            if kind not in ("date", "yes_no") and _DATELINE.match(line):
-                continue
+            words = WORD.findall(sentence)
             lower = sum(w.islower() for w in words)
-            if lower < MIN_PROSE_WORDS or _UN_MASTHEAD.search(sentence):
-                # a masthead or a dateline ("United Nations A/RES/77/37 General Assembly
-                # Distr.: General 12 December 2022"), not a sentence a reader can use
-                continue
-            if title and f" {_plain_words(sentence)} " in title:
-                # the document's title run into its text ("Seizing the opportunities of safe,
-                # secure and trustworthy…"): a heading, which 25 candidates of the fitting
-                # cases were, none holding a key term and two scored first
-                continue
             have = stems(rejoin_split_words(sentence))
             match = carries(sentence, kind) if specific else False
             features = {

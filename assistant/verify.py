@@ -5,8 +5,12 @@ Each sentence is scored against every retrieved passage by the fitted support mo
 A sentence is kept citing the passages that support it: its own markers when they are right,
 else the passage that supports it best (a missing, wrong or misplaced marker is repaired, and a
 trailing "This is supported by passage [5]." gives its marker to the sentence before it). A
-sentence no passage supports, or that states a number its passage lacks, is removed. The note
-says what was repaired and what was removed; the citations are renumbered in order of first use.
+sentence no passage supports, or that states a number its passage lacks, cannot be kept: when
+most of its words are one passage sentence's, it restates that sentence (a clause of a long
+provision, a list item, a near-copy that changed a date or who does what), and the passage's own
+sentence takes its place, quoted; else it is removed. So what the model got right stays in the
+documents' words and what it got wrong is corrected, never passed on. The note says what was
+repaired, replaced and removed; the citations are renumbered in order of first use.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from langchain_core.documents import Document
 from vectorstore.dates import display_date
 from vectorstore.text import WORD, split_sentences, stems
 
+from .extractive import clean_sentence, readable, title_words
 from .injection import mask_injections
 from .support import (
     CLOSEST_SENTENCES,
@@ -55,6 +60,14 @@ class VerifiedSentence:
     text: str  # without markers
     passages: tuple[int, ...]  # 0-based indices into the passages
     support: float
+    quoted: bool = False  # a passage's own sentence, in place of one the check removed
+
+
+# A removed sentence most of whose words are one passage sentence's restates that sentence: the
+# reader gets the passage's own words instead (true where the model's were, corrected where they
+# changed a number or who did what)
+QUOTE_MIN_SHARE = 0.6
+QUOTE_MIN_STEMS = 2  # "1,200." alone could be any sentence's number
 
 
 # a German date's day ("am 17. Juli 2023") does not end a sentence
@@ -107,6 +120,32 @@ class SupportCheck:
         if self.threshold is None:
             self.threshold = self.model.threshold
         self._sentence_vectors: dict[tuple[int, int], list[float]] = {}  # (passage, sentence)
+        self._quotable: list[list[tuple[str, frozenset[str]]]] | None = None
+
+    def source_sentence(self, sentence: str) -> tuple[int, str] | None:
+        """(passage, its sentence) that holds most of ``sentence``'s content words, at least
+        ``QUOTE_MIN_SHARE`` of them, as an answer shows it; None where no passage sentence does."""
+        words = stems(sentence)
+        if len(words) < QUOTE_MIN_STEMS:
+            return None
+        if self._quotable is None:
+            self._quotable = [
+                [
+                    (text, frozenset(stems(text)))
+                    for text in split_sentences(
+                        mask_injections(d.page_content), ends=".;!?", lines=True
+                    )
+                    if readable(text, title_words(d))
+                ]
+                for d in self.docs
+            ]
+        best: tuple[float, int, str] | None = None
+        for p, quotable in enumerate(self._quotable):
+            for text, have in quotable:
+                share = len(words & have) / len(words)
+                if share >= QUOTE_MIN_SHARE and (best is None or share > best[0]):
+                    best = (share, p, text)
+        return None if best is None else (best[1], clean_sentence(best[2]))
 
     def scores(
         self, sentences: list[str], cited: Sequence[Sequence[int]] | None = None
@@ -185,10 +224,12 @@ def answer_drafts(text: str) -> tuple[list[Draft], list[str]]:
 def verify_answer(
     text: str, docs: Sequence[Document], check: SupportCheck
 ) -> tuple[list[VerifiedSentence], list[str]]:
-    """(kept sentences, notes on what was repaired and removed)."""
+    """(kept sentences, notes on what was repaired, replaced and removed). A sentence the check
+    cannot keep gives its place to the passage sentence it restates (``quoted``), unless the
+    answer already says what that sentence says."""
     drafts, notes = answer_drafts(text)
     threshold = float(check.threshold or 0.0)
-    kept: list[VerifiedSentence] = []
+    slots: list[VerifiedSentence | tuple[str, str]] = []  # kept, or (body, why it was removed)
     cited_by = [[n - 1 for n in d.markers] for d in drafts]
     for draft, scores in zip(drafts, check.scores([d.body for d in drafts], cited_by), strict=True):
         body = draft.body
@@ -203,22 +244,39 @@ def verify_answer(
             if len(good) < len(cited) or wrong:
                 dropped = sorted({p + 1 for p in cited if p not in good} | set(wrong))
                 notes.append(f"marker(s) {dropped} dropped from \u201c{body[:60]}\u201d")
-            kept.append(VerifiedSentence(body, tuple(good), max(scores[p] for p in good)))
+            slots.append(VerifiedSentence(body, tuple(good), max(scores[p] for p in good)))
             continue
         best = max(range(len(docs)), key=lambda p: scores[p], default=None)
         if best is not None and fits(best):
             was = f"[{', '.join(map(str, draft.markers))}]" if draft.markers else "no marker"
             notes.append(f"citation repaired ({was} \u2192 [{best + 1}]): \u201c{body[:60]}\u201d")
-            kept.append(VerifiedSentence(body, (best,), scores[best]))
+            slots.append(VerifiedSentence(body, (best,), scores[best]))
             continue
         strays = check.views[best].missing_numbers(body) if best is not None else []
         if strays:
-            notes.append(
-                f"number(s) {', '.join(strays)} not in the passage closest to it: {body[:80]}"
-            )
+            why = f"number(s) {', '.join(strays)} not in the passage closest to it: {body[:80]}"
         elif not draft.markers:
-            notes.append(f"uncited sentence removed: {body[:80]}")
+            why = f"uncited sentence removed: {body[:80]}"
         else:
             top = scores[best] if best is not None else 0.0
-            notes.append(f"unsupported sentence removed ({top:.2f}): {body[:80]}")
+            why = f"unsupported sentence removed ({top:.2f}): {body[:80]}"
+        slots.append((body, why))
+    # what the kept sentences already say: the passage sentences they restate
+    said = {
+        source[1]
+        for slot in slots
+        if isinstance(slot, VerifiedSentence) and (source := check.source_sentence(slot.text))
+    }
+    kept: list[VerifiedSentence] = []
+    for slot in slots:
+        if isinstance(slot, VerifiedSentence):
+            kept.append(slot)
+            continue
+        body, why = slot
+        source = check.source_sentence(body)
+        if source is not None and source[1] not in said:
+            said.add(source[1])
+            why += f" \u2014 replaced by the words of passage [{source[0] + 1}]"
+            kept.append(VerifiedSentence(source[1], (source[0],), 1.0, quoted=True))
+        notes.append(why)
     return kept, notes

@@ -7,7 +7,7 @@ Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 POLICY_ASSISTANT_L
 Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest` first;
 the README shows how to serve the Qwen2.5 1.5B model that ``bench/llm_model.py`` assembles).
 Counts: sentences the model wrote (markers-only fillers included), kept, kept with a repaired
-citation, removed, and answers that quote the documents because none of the model's sentences passed
+citation, replaced by the passage sentence they restate, removed, and answers that quote the documents because none of the model's sentences passed
 the check. Every case's raw model text, checked answer and note go to
 ``bench/results/llm_cases.jsonl`` (``--out`` elsewhere), with the passages the model read, for
 judging false removals by reading and for ``bench/llm_replay.py``, which checks the same text
@@ -70,17 +70,19 @@ def _sentence_counts(raw: str, answer) -> dict[str, int]:
     )
     unverified = answer is not None and answer.answer.endswith(LLM_UNVERIFIED_NOTE)
     declined = answer is not None and answer.answer.endswith(LLM_DECLINED_NOTE)
+    replaced = note.count("replaced by the words of passage")
     kept = (
         0
         if answer is None or answer.abstained or unverified or declined
-        else (len(answer_sentences(answer.answer)))
+        else (len(answer_sentences(answer.answer)) - replaced)
     )
     return {
         "written": written,
         "kept": kept,
+        "replaced": replaced,
         "declined_quoted": int(declined),
         "repaired": note.count("citation repaired"),
-        "removed": note.count("removed") + note.count("not in the passage closest"),
+        "removed": note.count("removed") + note.count("not in the passage closest") - replaced,
         "fillers_moved": note.count("moved from"),
         "unverified": int(unverified),
     }
@@ -128,6 +130,7 @@ def main() -> int:
         [
             "written",
             "kept",
+            "replaced",
             "repaired",
             "removed",
             "fillers_moved",
@@ -182,7 +185,7 @@ def main() -> int:
         print(f"{'prompt tokens p50':<24} {'':>8} {statistics.median(prompt_tokens):>8.0f}")
     print(
         "sentences: {written} written, {kept} kept ({repaired} with a repaired citation), "
-        "{removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
+        "{replaced} replaced by the passage sentence they restate, {removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
         "before; {unverified} answers quote the documents because no sentence of the model's "
         "passed the check, {declined_quoted} because the gate overruled the model's refusal".format(
             **counts

@@ -74,8 +74,12 @@ def main() -> int:
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()
     ]
-    counts = dict.fromkeys(["answers", "written", "kept", "repaired", "removed"], 0)
+    counts = dict.fromkeys(["answers", "written", "kept", "repaired", "removed", "quoted"], 0)
     judged = {"true_kept": 0, "true_removed": 0, "false_kept": 0, "false_removed": 0}
+    replaced: dict[bool, list[tuple[str, str]]] = {
+        True: [],
+        False: [],
+    }  # label -> (sentence, quote)
     unlabelled: list[dict] = []
     wrongly_removed: list[str] = []
     wrongly_kept: list[str] = []
@@ -109,13 +113,20 @@ def main() -> int:
                 if label is not None:
                     sweep.setdefault(t, Counter())[(label, draft.body in at_t)] += 1
         check.threshold = fitted
-        kept_by_text = {k.text: k for k in kept}
+        kept_by_text = {k.text: k for k in kept if not k.quoted}
+        quotes = {k.text for k in kept if k.quoted}
         counts["answers"] += 1
         for draft, label in drafted:
             counts["written"] += 1
             sentence = kept_by_text.get(draft.body)
             cited = [n - 1 for n in draft.markers]
-            if sentence is None:
+            source = check.source_sentence(draft.body) if sentence is None else None
+            if source is not None and source[1] in quotes:
+                counts["quoted"] += 1
+                decision = "quoted"
+                if label is not None:
+                    replaced[label].append((draft.body, source[1]))
+            elif sentence is None:
                 counts["removed"] += 1
                 decision = "removed"
             else:
@@ -133,7 +144,8 @@ def main() -> int:
                     }
                 )
             else:
-                name = f"{'true' if label else 'false'}_{'removed' if decision == 'removed' else 'kept'}"
+                gone = decision in ("removed", "quoted")
+                name = f"{'true' if label else 'false'}_{'removed' if gone else 'kept'}"
                 judged[name] += 1
                 if name == "true_removed":
                     wrongly_removed.append(draft.body)
@@ -147,7 +159,7 @@ def main() -> int:
     print(
         f"{counts['answers']} answers checked again: {counts['written']} sentences, "
         f"{counts['kept']} kept ({counts['repaired']} with a repaired citation), "
-        f"{counts['removed']} removed"
+        f"{counts['removed']} removed, {counts['quoted']} replaced by the passage's own words"
     )
     print(
         f"cost of the check per answer (passage vectors from the store): "
@@ -161,10 +173,22 @@ def main() -> int:
             f" ({judged['true_removed'] / max(true, 1):.0%}), false sentences kept "
             f"{judged['false_kept']} of {false} ({judged['false_kept'] / max(false, 1):.0%})"
         )
+        outright = judged["true_removed"] - len(replaced[True])
+        print(
+            f"  of the true sentences removed, {len(replaced[True])} were replaced by the passage "
+            f"sentence they restate and {outright} removed outright ({outright / max(true, 1):.0%})"
+        )
         for body in wrongly_removed:
             print(f"  true, removed: {body[:120]}")
         for body in wrongly_kept:
             print(f"  false, kept:   {body[:120]}")
+        for label in (True, False):
+            print(
+                f"{'true' if label else 'false'} sentences replaced by the passage's own words: "
+                f"{len(replaced[label])}"
+            )
+            for body, quote in replaced[label]:
+                print(f"  {body[:150]}\n    -> {quote[:300]}")
     if sweep:
         print("threshold  true removed  false kept")
         for t, seen in sorted(sweep.items()):

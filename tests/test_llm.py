@@ -328,6 +328,47 @@ def test_a_sentence_with_a_number_its_passages_lack_is_removed(settings, searche
     assert not answer.abstained
     assert "24 hours" in answer.answer and "36 hours" not in answer.answer
     assert "36" in (answer.note or ""), answer.note
+    # the true sentence already says what the passage says: no quote of it besides
+    assert answer.answer.count("24 hours") == 1 and "\u201c" not in answer.answer, answer.answer
+
+
+def test_a_sentence_that_alters_its_passage_is_replaced_by_the_passages_words(settings, searcher):
+    """A near-copy that changes a number cannot be kept, but most of its words are one
+    passage sentence's: the reader gets that sentence, quoted and cited, and the note says
+    what was replaced."""
+    docs = passages(settings, searcher)
+    n, supported = sentence_with(docs, "24 hours")
+    altered = supported.replace("24 hours", "36 hours", 1)
+    answer = _answer(settings, searcher, f"{altered} [{n}].")
+    assert not answer.abstained and "36 hours" not in answer.answer
+    assert answer.answer.startswith("\u201c"), answer.answer
+    quoted = answer.answer[1 : answer.answer.index("\u201d")]
+    assert "24 hours" in quoted and answer.answer.endswith("[1]"), answer.answer
+    assert answer.citations[0].quote == docs[n - 1].page_content
+    assert re.sub(r"\s+", " ", quoted) in re.sub(r"\s+", " ", docs[n - 1].page_content)
+    assert f"replaced by the words of passage [{n}]" in (answer.note or ""), answer.note
+    assert LLM_UNVERIFIED_NOTE not in answer.answer
+
+
+def test_a_restated_clause_is_replaced_and_the_true_sentence_beside_it_kept(settings, searcher):
+    """Each removed sentence takes the place of its own source sentence, in the answer's order,
+    beside the model's sentences that passed."""
+    docs = passages(settings, searcher)
+    n, supported = sentence_with(docs, "24 hours")
+    m, other = next(
+        (i, s)
+        for i, d in enumerate(docs, 1)
+        for s in re.split(r"(?<=[.;])\s+|\n", d.page_content)
+        if len(s.split()) > 12 and "24 hours" not in s and re.search(r"\d", s)
+    )
+    number = re.search(r"\d+", other).group()
+    altered = other.replace(number, str(int(number) + 7), 1).strip().rstrip(";.")
+    answer = _answer(settings, searcher, f"{supported} [{n}]. {altered} [{m}].")
+    assert not answer.abstained
+    first, second = answer.answer.split(" [1] ", 1)
+    assert "24 hours" in first and "\u201c" not in first
+    assert second.startswith("\u201c") and str(int(number) + 7) not in second, answer.answer
+    assert "replaced by the words of passage" in (answer.note or ""), answer.note
 
 
 def _answer(settings, searcher, reply):
