@@ -1,6 +1,8 @@
 """The support check again over an LLM run's recorded text: what the current check keeps,
-repairs and removes of the model's real sentences, and, against sentences labelled by reading,
-how many true ones it removes and false ones it keeps.
+repairs, replaces by the passage sentence they restate, and removes of the model's real
+sentences, and, against sentences labelled by reading, how many true ones it removes (and of
+those, how many it replaces by their source sentence, printed beside it for reading) and false
+ones it keeps.
 
 Usage: python -m bench.llm_replay [--cases bench/results/llm_cases.jsonl]
                                   [--labels bench/llm_sentence_labels.jsonl] [--unlabelled F]

@@ -332,48 +332,48 @@ def test_a_sentence_with_a_number_its_passages_lack_is_removed(settings, searche
     assert answer.answer.count("24 hours") == 1 and "\u201c" not in answer.answer, answer.answer
 
 
+def _answer(settings, searcher, reply):
+    model = GenericFakeChatModel(messages=iter([reply]))
+    return with_llm(settings, searcher, model).ask(QUESTION)
+
+
 def test_a_sentence_that_alters_its_passage_is_replaced_by_the_passages_words(settings, searcher):
     """A near-copy that changes a number cannot be kept, but most of its words are one
-    passage sentence's: the reader gets that sentence, quoted and cited, and the note says
-    what was replaced."""
-    docs = passages(settings, searcher)
-    n, supported = sentence_with(docs, "24 hours")
-    altered = supported.replace("24 hours", "36 hours", 1)
-    answer = _answer(settings, searcher, f"{altered} [{n}].")
-    assert not answer.abstained and "36 hours" not in answer.answer
-    assert answer.answer.startswith("\u201c"), answer.answer
-    quoted = answer.answer[1 : answer.answer.index("\u201d")]
-    assert "24 hours" in quoted and answer.answer.endswith("[1]"), answer.answer
-    assert answer.citations[0].quote == docs[n - 1].page_content
-    assert re.sub(r"\s+", " ", quoted) in re.sub(r"\s+", " ", docs[n - 1].page_content)
-    assert f"replaced by the words of passage [{n}]" in (answer.note or ""), answer.note
-    assert LLM_UNVERIFIED_NOTE not in answer.answer
-
-
-def test_a_restated_clause_is_replaced_and_the_true_sentence_beside_it_kept(settings, searcher):
-    """Each removed sentence takes the place of its own source sentence, in the answer's order,
-    beside the model's sentences that passed."""
+    passage sentence's: beside the model's sentence that passed, the reader gets that passage
+    sentence, quoted and cited, in the place of the altered one, and the note says so."""
     docs = passages(settings, searcher)
     n, supported = sentence_with(docs, "24 hours")
     m, other = next(
-        (i, s)
+        (i, s.strip().rstrip(";."))
         for i, d in enumerate(docs, 1)
         for s in re.split(r"(?<=[.;])\s+|\n", d.page_content)
         if len(s.split()) > 12 and "24 hours" not in s and re.search(r"\d", s)
     )
     number = re.search(r"\d+", other).group()
-    altered = other.replace(number, str(int(number) + 7), 1).strip().rstrip(";.")
+    altered = other.replace(number, str(int(number) + 7), 1)
     answer = _answer(settings, searcher, f"{supported} [{n}]. {altered} [{m}].")
-    assert not answer.abstained
+    assert not answer.abstained and LLM_UNVERIFIED_NOTE not in answer.answer
     first, second = answer.answer.split(" [1] ", 1)
     assert "24 hours" in first and "\u201c" not in first
     assert second.startswith("\u201c") and str(int(number) + 7) not in second, answer.answer
-    assert "replaced by the words of passage" in (answer.note or ""), answer.note
+    quoted = second[1 : second.index("\u201d")]
+    cited = int(re.search(r"\u201d \[(\d)\]", second).group(1))
+    assert re.sub(r"\s+", " ", quoted) in re.sub(r"\s+", " ", docs[m - 1].page_content)
+    assert answer.citations[cited - 1].quote == docs[m - 1].page_content
+    assert f"replaced by the words of passage [{m}]" in (answer.note or ""), answer.note
 
 
-def _answer(settings, searcher, reply):
-    model = GenericFakeChatModel(messages=iter([reply]))
-    return with_llm(settings, searcher, model).ask(QUESTION)
+def test_nothing_of_the_models_kept_quotes_the_offline_answer_not_what_it_restated(
+    settings, searcher
+):
+    """Where none of the model's sentences passes, it misread its passages: the sentences it
+    restated are not quoted in its place; the reader gets the offline answer, said to be one."""
+    docs = passages(settings, searcher)
+    n, supported = sentence_with(docs, "24 hours")
+    answer = _answer(settings, searcher, f"{supported.replace('24 hours', '36 hours', 1)} [{n}].")
+    offline = with_llm(settings, searcher, None).ask(QUESTION)
+    assert answer.answer == f"{offline.answer}\n\n{LLM_UNVERIFIED_NOTE}"
+    assert "replaced" not in (answer.note or "") and "36" in (answer.note or ""), answer.note
 
 
 def test_a_trailing_supported_by_passage_sentence_gives_its_marker_to_the_claim(settings, searcher):
