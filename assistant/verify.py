@@ -8,9 +8,8 @@ trailing "This is supported by passage [5]." gives its marker to the sentence be
 sentence no passage supports, or that states a number its passage lacks, cannot be kept: when
 most of its words are one passage sentence's, it restates that sentence (a clause of a long
 provision, a list item, a near-copy that changed a date or who does what), and the passage's own
-sentence takes its place, quoted, beside the model's sentences that were kept; else it is
-removed. So what the model got right stays in the documents' words and what it got wrong is
-corrected, never passed on. The note says what was
+sentence takes its place, quoted; else it is removed. So what the model got right stays in the
+documents' words and what it got wrong is corrected, never passed on. The note says what was
 repaired, replaced and removed; the citations are renumbered in order of first use.
 """
 
@@ -227,11 +226,7 @@ def verify_answer(
 ) -> tuple[list[VerifiedSentence], list[str]]:
     """(kept sentences, notes on what was repaired, replaced and removed). A sentence the check
     cannot keep gives its place to the passage sentence it restates (``quoted``), unless the
-    answer already says what that sentence says, and only beside sentences of the model's that
-    were kept: where none was, the model misread its passages, and the sentences it restated
-    cite the wrong documents more often than the offline answer does (gold source cited in 34
-    of 40 real answers of dev questions against 38), so nothing is kept and the caller quotes
-    the offline answer."""
+    answer already says what that sentence says."""
     drafts, notes = answer_drafts(text)
     threshold = float(check.threshold or 0.0)
     slots: list[VerifiedSentence | tuple[str, str]] = []  # kept, or (body, why it was removed)
@@ -273,13 +268,12 @@ def verify_answer(
         if isinstance(slot, VerifiedSentence) and (source := check.source_sentence(slot.text))
     }
     kept: list[VerifiedSentence] = []
-    own = any(isinstance(slot, VerifiedSentence) for slot in slots)
     for slot in slots:
         if isinstance(slot, VerifiedSentence):
             kept.append(slot)
             continue
         body, why = slot
-        source = check.source_sentence(body) if own else None
+        source = check.source_sentence(body)
         if source is not None and source[1] not in said:
             said.add(source[1])
             why += f" \u2014 replaced by the words of passage [{source[0] + 1}]"

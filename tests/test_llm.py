@@ -10,6 +10,7 @@ import re
 import shutil
 import socket
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -363,17 +364,30 @@ def test_a_sentence_that_alters_its_passage_is_replaced_by_the_passages_words(se
     assert f"replaced by the words of passage [{m}]" in (answer.note or ""), answer.note
 
 
-def test_nothing_of_the_models_kept_quotes_the_offline_answer_not_what_it_restated(
+def test_with_nothing_of_the_models_kept_its_restated_sentences_stand_only_where_the_offline_answer_agrees(
     settings, searcher
 ):
-    """Where none of the model's sentences passes, it misread its passages: the sentences it
-    restated are not quoted in its place; the reader gets the offline answer, said to be one."""
+    """Where none of the model's sentences passes, the passage sentences it restated stand
+    as the answer only if one comes from the document the offline answer leads with; else the
+    model misread its passages and the reader gets the offline answer, said to be one."""
     docs = passages(settings, searcher)
-    n, supported = sentence_with(docs, "24 hours")
-    answer = _answer(settings, searcher, f"{supported.replace('24 hours', '36 hours', 1)} [{n}].")
     offline = with_llm(settings, searcher, None).ask(QUESTION)
-    assert answer.answer == f"{offline.answer}\n\n{LLM_UNVERIFIED_NOTE}"
-    assert "replaced" not in (answer.note or "") and "36" in (answer.note or ""), answer.note
+    lead = offline.citations[0].source
+    n, supported = sentence_with(docs, "24 hours")
+    assert docs[n - 1].metadata["source"] == lead
+    agreeing = _answer(settings, searcher, f"{supported.replace('24 hours', '36 hours', 1)} [{n}].")
+    assert agreeing.answer.startswith("\u201c") and "24 hours" in agreeing.answer
+    assert "36 hours" not in agreeing.answer and LLM_UNVERIFIED_NOTE not in agreeing.answer
+    assert "replaced by the words of passage" in (agreeing.note or "")
+    # the same quote against an offline answer that leads with another document
+    from assistant.core import Assistant
+    from assistant.verify import VerifiedSentence
+
+    quote = [VerifiedSentence(supported, (n - 1,), 1.0, quoted=True)]
+    assert Assistant._agrees(quote, docs, offline)
+    other = replace(offline, citations=[replace(offline.citations[0], source="another.pdf")])
+    assert not Assistant._agrees(quote, docs, other)
+    assert not Assistant._agrees([], docs, offline)
 
 
 def test_a_trailing_supported_by_passage_sentence_gives_its_marker_to_the_claim(settings, searcher):
