@@ -267,7 +267,7 @@ class Assistant:
         """The LLM's text with citations repaired; a sentence no passage supports is replaced
         by the passage sentence it restates, where there is one, else removed."""
         from .prompts import NOT_IN_LIBRARY, declines
-        from .verify import SupportCheck, verify_answer
+        from .verify import REPLACED, SupportCheck, verify_answer
 
         docs, query, cfg = inputs["llm_docs"], inputs["query"], self.extractive_config
         if declines(text):
@@ -289,7 +289,8 @@ class Assistant:
             if not self._agrees(kept, docs, offline):
                 # the passages passed the gate, only the model's wording failed the check: the
                 # reader gets the documents' own sentences rather than nothing
-                note = "; ".join(removed) or "nothing supported"
+                # the quotes do not stand either: their sentences were removed
+                note = "; ".join(r.split(REPLACED)[0] for r in removed) or "nothing supported"
                 return self._quoted(inputs, LLM_UNVERIFIED_NOTE, note, offline)
         numbers: dict[int, int] = {}
         parts = []

@@ -67,6 +67,7 @@ class VerifiedSentence:
 # reader gets the passage's own words instead (true where the model's were, corrected where they
 # changed a number or who did what)
 QUOTE_MIN_SHARE = 0.6
+REPLACED = " \u2014 replaced by the words of passage"  # how a note says so
 QUOTE_MIN_STEMS = 2  # "1,200." alone could be any sentence's number
 
 
@@ -276,7 +277,7 @@ def verify_answer(
         source = check.source_sentence(body)
         if source is not None and source[1] not in said:
             said.add(source[1])
-            why += f" \u2014 replaced by the words of passage [{source[0] + 1}]"
+            why += f"{REPLACED} [{source[0] + 1}]"
             kept.append(VerifiedSentence(source[1], (source[0],), 1.0, quoted=True))
         notes.append(why)
     return kept, notes

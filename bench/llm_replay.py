@@ -44,6 +44,14 @@ def main() -> int:
         "--labels", type=Path, default=PROJECT_ROOT / "bench" / "llm_sentence_labels.jsonl"
     )
     parser.add_argument("--unlabelled", type=Path, default=None, help="write these to label")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        nargs="*",
+        default=[PROJECT_ROOT / "bench" / n for n in ("dev_cases.jsonl", "blind_cases.jsonl")],
+        help="case files the runs' questions come from (a follow-up's earlier turns, for the "
+        "offline answer an answer of replacements alone is compared with)",
+    )
     parser.add_argument("--details", action="store_true", help="print every sentence")
     parser.add_argument(
         "--thresholds",
@@ -56,14 +64,21 @@ def main() -> int:
 
     from langchain_core.documents import Document
 
-    from assistant.composition import build_embedder, build_searcher
+    from assistant.composition import build_assistant, build_embedder, build_searcher
+    from assistant.core import Assistant
+    from assistant.evaluate import load_cases
     from assistant.prompts import NOT_IN_LIBRARY, declines
     from assistant.settings import Settings
     from assistant.verify import SupportCheck, answer_drafts, verify_answer
 
     settings = Settings()
     embedder = build_embedder(settings)
-    store = build_searcher(settings, embedder).store
+    searcher = build_searcher(settings, embedder)
+    store = searcher.store
+    offline = build_assistant(settings, searcher, llm=None)
+    histories = {
+        c["question"].strip(): c.get("history") or [] for f in args.questions for c in load_cases(f)
+    }
     labels: dict[tuple[str, str], bool] = {}
     if args.labels.exists():
         for line in args.labels.read_text(encoding="utf-8").splitlines():
@@ -117,6 +132,10 @@ def main() -> int:
         check.threshold = fitted
         kept_by_text = {k.text: k for k in kept if not k.quoted}
         quotes = {k.text for k in kept if k.quoted}
+        if not kept_by_text and quotes:  # replacements alone: do they stand? (Assistant._checked)
+            question = case["question"].strip()
+            if not Assistant._agrees(kept, docs, offline.ask(question, histories.get(question))):
+                quotes = set()
         counts["answers"] += 1
         for draft, label in drafted:
             counts["written"] += 1

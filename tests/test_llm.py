@@ -129,6 +129,7 @@ def test_nothing_supported_gives_the_documents_own_sentences(settings, searcher)
     assert answer.answer == f"{offline.answer}\n\n{LLM_UNVERIFIED_NOTE}"
     assert answer.citations == offline.citations
     assert "Cats are the best pets" in (answer.note or "")
+    assert "replaced" not in (answer.note or "")
 
 
 def test_follow_up_is_condensed_by_the_llm_before_retrieval(settings, searcher):
@@ -388,6 +389,21 @@ def test_with_nothing_of_the_models_kept_its_restated_sentences_stand_only_where
     other = replace(offline, citations=[replace(offline.citations[0], source="another.pdf")])
     assert not Assistant._agrees(quote, docs, other)
     assert not Assistant._agrees([], docs, offline)
+
+
+def test_quotes_that_do_not_stand_are_not_said_to_replace_anything(settings, searcher, monkeypatch):
+    """Where the restated sentences' quotes do not stand (the offline answer leads elsewhere),
+    the reader gets the offline answer and the note says the sentence was removed, not
+    replaced."""
+    from assistant.core import Assistant
+
+    monkeypatch.setattr(Assistant, "_agrees", staticmethod(lambda kept, docs, offline: False))
+    docs = passages(settings, searcher)
+    n, supported = sentence_with(docs, "24 hours")
+    answer = _answer(settings, searcher, f"{supported.replace('24 hours', '36 hours', 1)} [{n}].")
+    offline = with_llm(settings, searcher, None).ask(QUESTION)
+    assert answer.answer == f"{offline.answer}\n\n{LLM_UNVERIFIED_NOTE}"
+    assert "36" in (answer.note or "") and "replaced" not in (answer.note or ""), answer.note
 
 
 def test_a_trailing_supported_by_passage_sentence_gives_its_marker_to_the_claim(settings, searcher):
