@@ -125,28 +125,34 @@ class SupportCheck:
 
     def source_sentence(self, sentence: str) -> tuple[int, str] | None:
         """(passage, its sentence) that holds most of ``sentence``'s content words, at least
-        ``QUOTE_MIN_SHARE`` of them, as an answer shows it; None where no passage sentence does."""
+        ``QUOTE_MIN_SHARE`` of them, as an answer shows it; None where no readable passage
+        sentence does."""
         words = stems(sentence)
         if len(words) < QUOTE_MIN_STEMS:
             return None
-        if self._quotable is None:
+        if self._quotable is None:  # the passages' own sentences (the views carry headings)
             self._quotable = [
                 [
                     (text, frozenset(stems(text)))
                     for text in split_sentences(
                         mask_injections(d.page_content), ends=".;!?", lines=True
                     )
-                    if readable(text, title_words(d))
                 ]
                 for d in self.docs
             ]
-        best: tuple[float, int, str] | None = None
-        for p, quotable in enumerate(self._quotable):
-            for text, have in quotable:
-                share = len(words & have) / len(words)
-                if share >= QUOTE_MIN_SHARE and (best is None or share > best[0]):
-                    best = (share, p, text)
-        return None if best is None else (best[1], clean_sentence(best[2]))
+        ranked = sorted(
+            (
+                (-len(words & have) / len(words), p, i)
+                for p, quotable in enumerate(self._quotable)
+                for i, (_, have) in enumerate(quotable)
+                if len(words & have) >= QUOTE_MIN_SHARE * len(words)
+            )
+        )
+        for _, p, i in ranked:  # the best that reads as prose (checked only as far as needed)
+            text = self._quotable[p][i][0]
+            if readable(text, title_words(self.docs[p])):
+                return p, clean_sentence(text)
+        return None
 
     def scores(
         self, sentences: list[str], cited: Sequence[Sequence[int]] | None = None
@@ -262,11 +268,14 @@ def verify_answer(
             top = scores[best] if best is not None else 0.0
             why = f"unsupported sentence removed ({top:.2f}): {body[:80]}"
         slots.append((body, why))
-    # what the kept sentences already say: the passage sentences they restate
+    # what the kept sentences already say: the passage sentences they restate (only needed
+    # where a sentence was not kept)
     said = {
         source[1]
         for slot in slots
-        if isinstance(slot, VerifiedSentence) and (source := check.source_sentence(slot.text))
+        if isinstance(slot, VerifiedSentence)
+        and not all(isinstance(s, VerifiedSentence) for s in slots)
+        and (source := check.source_sentence(slot.text))
     }
     kept: list[VerifiedSentence] = []
     for slot in slots:
