@@ -288,8 +288,8 @@ class Assistant:
             offline = self._offline(inputs)
             if not self._agrees(kept, docs, offline):
                 # the passages passed the gate, only the model's wording failed the check: the
-                # reader gets the documents' own sentences rather than nothing
-                # the quotes do not stand either: their sentences were removed
+                # reader gets the documents' own sentences rather than nothing, and the quotes
+                # did not stand, so their sentences were removed, not replaced
                 note = "; ".join(r.split(REPLACED)[0] for r in removed) or "nothing supported"
                 return self._quoted(inputs, LLM_UNVERIFIED_NOTE, note, offline)
         numbers: dict[int, int] = {}

@@ -24,7 +24,7 @@ from langchain_core.documents import Document
 from vectorstore.dates import display_date
 from vectorstore.text import WORD, split_sentences, stems
 
-from .extractive import clean_sentence, readable, title_words
+from .extractive import clean_sentence, readable, sentences, title_words
 from .injection import mask_injections
 from .support import (
     CLOSEST_SENTENCES,
@@ -134,9 +134,7 @@ class SupportCheck:
             self._quotable = [
                 [
                     (text, frozenset(stems(text)))
-                    for text in split_sentences(
-                        mask_injections(d.page_content), ends=".;!?", lines=True
-                    )
+                    for text in sentences(mask_injections(d.page_content))
                 ]
                 for d in self.docs
             ]
@@ -270,11 +268,12 @@ def verify_answer(
         slots.append((body, why))
     # what the kept sentences already say: the passage sentences they restate (only needed
     # where a sentence was not kept)
+    any_removed = any(not isinstance(slot, VerifiedSentence) for slot in slots)
     said = {
         source[1]
         for slot in slots
-        if isinstance(slot, VerifiedSentence)
-        and not all(isinstance(s, VerifiedSentence) for s in slots)
+        if any_removed
+        and isinstance(slot, VerifiedSentence)
         and (source := check.source_sentence(slot.text))
     }
     kept: list[VerifiedSentence] = []

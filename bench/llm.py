@@ -7,8 +7,8 @@ Usage: POLICY_ASSISTANT_LLM_BASE_URL=http://127.0.0.1:8008/v1 POLICY_ASSISTANT_L
 Uses the store and the LLM endpoint named by the settings (run `policy-assistant ingest` first;
 the README shows how to serve the Qwen2.5 1.5B model that ``bench/llm_model.py`` assembles).
 Counts: sentences the model wrote (markers-only fillers included), kept, kept with a repaired
-citation, replaced by the passage sentence they restate, removed, and answers that quote the documents because none of the model's sentences passed
-the check. Every case's raw model text, checked answer and note go to
+citation, replaced by the passage sentence they restate, removed, and answers that quote the
+documents because none of the model's sentences passed the check. Every case's raw model text, checked answer and note go to
 ``bench/results/llm_cases.jsonl`` (``--out`` elsewhere), with the passages the model read, for
 judging false removals by reading and for ``bench/llm_replay.py``, which checks the same text
 again with the current check. Prompt tokens are
@@ -60,7 +60,7 @@ def _sentence_counts(raw: str, answer) -> dict[str, int]:
     """What the check did to the model's sentences, read from its text and the answer's note."""
     from assistant.core import LLM_DECLINED_NOTE, LLM_UNVERIFIED_NOTE
     from assistant.prompts import declines
-    from assistant.verify import answer_sentences
+    from assistant.verify import REPLACED, answer_sentences
 
     note = (answer.note or "") if answer is not None else ""
     # the model's refusal is no sentence of its own, and a refusal overruled quotes the documents
@@ -70,7 +70,7 @@ def _sentence_counts(raw: str, answer) -> dict[str, int]:
     )
     unverified = answer is not None and answer.answer.endswith(LLM_UNVERIFIED_NOTE)
     declined = answer is not None and answer.answer.endswith(LLM_DECLINED_NOTE)
-    replaced = note.count("replaced by the words of passage")
+    replaced = note.count(REPLACED)
     kept = (
         0
         if answer is None or answer.abstained or unverified or declined
@@ -185,9 +185,9 @@ def main() -> int:
         print(f"{'prompt tokens p50':<24} {'':>8} {statistics.median(prompt_tokens):>8.0f}")
     print(
         "sentences: {written} written, {kept} kept ({repaired} with a repaired citation), "
-        "{replaced} replaced by the passage sentence they restate, {removed} removed, {fillers_moved} marker-only fillers folded into the sentence "
-        "before; {unverified} answers quote the documents because no sentence of the model's "
-        "passed the check, {declined_quoted} because the gate overruled the model's refusal".format(
+        "{replaced} replaced by the passage sentence they restate, {removed} removed, "
+        "{fillers_moved} marker-only fillers folded into the sentence before; {unverified} "
+        "answers quote the documents because no sentence of the model's passed the check, {declined_quoted} because the gate overruled the model's refusal".format(
             **counts
         )
     )

@@ -93,10 +93,8 @@ def main() -> int:
     ]
     counts = dict.fromkeys(["answers", "written", "kept", "repaired", "removed", "quoted"], 0)
     judged = {"true_kept": 0, "true_removed": 0, "false_kept": 0, "false_removed": 0}
-    replaced: dict[bool, list[tuple[str, str]]] = {
-        True: [],
-        False: [],
-    }  # label -> (sentence, quote)
+    # label -> (sentence, the passage sentence that replaced it)
+    replaced: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
     unlabelled: list[dict] = []
     wrongly_removed: list[str] = []
     wrongly_kept: list[str] = []
