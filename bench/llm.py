@@ -74,7 +74,7 @@ def _sentence_counts(raw: str, answer) -> dict[str, int]:
     kept = (
         0
         if answer is None or answer.abstained or unverified or declined
-        else (len(answer_sentences(answer.answer)) - replaced)
+        else answer.sentence_count() - replaced  # each kept or quoted sentence ends with [n]
     )
     return {
         "written": written,
